@@ -61,10 +61,10 @@ def encode(value: Any, ref: Callable[[Any], int] | None = None) -> Any:
         if t is np.ndarray and v.dtype.kind in NUMERIC_KINDS and v.dtype.fields is None:
             if v.nbytes > MAX_ARRAY_BYTES:
                 raise NotPlainData("array is too large")
-            data = np.ascontiguousarray(v)
+            data = np.ascontiguousarray(v)  # note: 0-d becomes 1-d here, so take the shape from v
             return {
                 "__ndarray__": data.dtype.str,
-                "shape": list(data.shape),
+                "shape": list(v.shape),
                 "data": base64.b64encode(data.tobytes()).decode("ascii"),
             }
         if isinstance(v, np.generic) and t.__module__ == "numpy" and v.dtype.kind in NUMERIC_KINDS:
@@ -148,7 +148,7 @@ def decode(obj: Any, ref: Callable[[int, str], Any] | None = None) -> Any:
             raw = _b64(v["data"])
             if len(raw) != math.prod(shape) * dt.itemsize:
                 raise DecodeError("array data does not match its shape")
-            return np.frombuffer(raw, dtype=dt).reshape(shape).copy()
+            return np.frombuffer(raw, dtype=dt).reshape(tuple(shape)).copy()
         if key == "__npscalar__" and set(v) == {"__npscalar__", "data"}:
             dt = _dtype(v["__npscalar__"])
             raw = _b64(v["data"])

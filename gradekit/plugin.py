@@ -111,8 +111,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def is_hidden(item: pytest.Item) -> bool:
-    """Hidden tests are the files under a `hidden/` folder."""
-    return "hidden" in Path(item.path).parts
+    """Hidden tests are the files under a `hidden/` folder (below the rootdir)."""
+    path = Path(item.path)
+    try:
+        path = path.relative_to(item.config.rootpath)
+    except ValueError:
+        pass
+    return "hidden" in path.parts[:-1]
 
 
 def _question_of(item: pytest.Item) -> tuple[str, float]:

@@ -1,0 +1,1 @@
+"""Exporters: small modules that read results and write files with the csv/json modules."""

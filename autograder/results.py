@@ -1,0 +1,98 @@
+"""Build results from test outcomes: a pure function, I/O happens at the edges."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Iterable
+
+from gradekit.plugin import seed_for
+from gradekit.scoring import Outcome, score
+from gradekit.spec import AssignmentSpec
+
+from . import __version__
+from .model import QuestionResult, Result, TestResult
+
+OUTPUT_LIMIT = 8192
+
+
+def test_name(nodeid: str) -> str:
+    """`public/test_x.py::test_y[case]`, independent of where the tests folder lives."""
+    path, _, rest = nodeid.partition("::")
+    parts = path.replace("\\", "/").split("/")
+    for marker in ("hidden", "public"):
+        if marker in parts[:-1]:
+            parts = parts[parts.index(marker):]
+            break
+    return "/".join(parts) + ("::" + rest if rest else "")
+
+
+def build_result(
+    spec: AssignmentSpec,
+    student: str,
+    outcomes: Iterable[Outcome],
+    *,
+    protections: tuple[str, ...] = (),
+    output: str = "",
+    sha256: str | None = None,
+    graded_at: str = "",
+    duration_s: float = 0.0,
+) -> Result:
+    outcomes = list(outcomes)
+    questions = []
+    for q in score(spec, outcomes):
+        tests = tuple(
+            TestResult(
+                name=test_name(t.outcome.nodeid),
+                hidden=t.outcome.hidden,
+                passed=t.outcome.passed,
+                score=round(t.score, 6),
+                max_score=round(t.max_score, 6),
+                message=t.outcome.message,
+                cause=t.outcome.cause,
+            )
+            for t in q.tests
+        )
+        questions.append(QuestionResult(q.id, q.title, q.score, q.max_score, tests))
+    causes = Counter(o.cause for o in outcomes if not o.passed)
+    return Result(
+        student=student,
+        assignment=spec.name,
+        status="graded",
+        score=round(sum(q.score for q in questions), 6),
+        max_score=round(sum(q.max_score for q in questions), 6),
+        questions=tuple(questions),
+        causes=dict(sorted(causes.items())),
+        protections=protections,
+        output=truncate(output),
+        submission_sha256=sha256,
+        seed=seed_for(student, spec.name, ""),
+        grader_version=__version__,
+        graded_at=graded_at,
+        duration_s=round(duration_s, 4),
+    )
+
+
+def error_result(spec: AssignmentSpec, student: str, error: str, *, cause: str = "submission_error",
+                 protections: tuple[str, ...] = (), graded_at: str = "", sha256: str | None = None) -> Result:
+    """A result for a submission that could not be graded at all: score 0, every question listed."""
+    return Result(
+        student=student,
+        assignment=spec.name,
+        status="error",
+        error=error,
+        score=0.0,
+        max_score=spec.max_score,
+        questions=tuple(QuestionResult(q.id, q.title, 0.0, q.points) for q in spec.questions),
+        causes={cause: 1},
+        protections=protections,
+        submission_sha256=sha256,
+        seed=seed_for(student, spec.name, ""),
+        grader_version=__version__,
+        graded_at=graded_at,
+    )
+
+
+def truncate(text: str, limit: int = OUTPUT_LIMIT) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n[... {len(text) - limit} more characters not kept]"
