@@ -25,7 +25,7 @@ from .layout import CourseDir
 from .model import Result
 from .results import build_result, error_result
 from .runner import TestsBroken, reference_provider, run_tests
-from .submissions import Submission, SubmissionError, discover, stage
+from .submissions import Staged, Submission, SubmissionError, discover, stage
 from .warm import warm_up
 
 RUNNER_DEADLINE = 600.0  # seconds for all tests of one student, on top of per-call limits
@@ -134,6 +134,8 @@ def grade(
             if on_start:
                 on_start(report, len(todo))
             reference = reference_provider(course, assignment)
+            for module in assignment.spec.modules:  # import once here; runners inherit them
+                reference.module(module)
             for result in _run_all(course, assignment, sandbox, reference, todo, Path(work), out, options, report):
                 report.results.append(result)
                 report.graded.append(result.student)
@@ -153,53 +155,85 @@ def grade(
     return report
 
 
+def _batches(todo: list[Submission], jobs: int) -> list[list[Submission]]:
+    """Batches small enough to balance the cores, large enough to share a pytest session."""
+    size = max(1, min(25, -(-len(todo) // (jobs * 4))))
+    return [todo[i:i + size] for i in range(0, len(todo), size)]
+
+
 def _run_all(course: CourseDir, assignment: Assignment, sandbox: object, reference: object,
              todo: list[Submission], work: Path, out: Path, options: GradeOptions,
              report: GradeReport) -> Iterator[Result]:
+    """Fork up to `jobs` runners, each grading a batch; yield each student's result as it lands."""
     jobs = options.jobs or os.cpu_count() or 1
-    running: dict[int, tuple[Submission, float]] = {}
-    queue = list(todo)
+    queue = _batches(todo, jobs)
+    running: dict[int, _Running] = {}
     while queue or running:
         while queue and len(running) < jobs:
-            sub = queue.pop(0)
+            batch = queue.pop(0)
+            read_end, write_end = os.pipe()
             pid = os.fork()
             if pid == 0:  # runner
                 code = 1
                 try:
-                    code = _runner(course, assignment, sandbox, reference, sub, work, out, report.protections)
+                    os.close(read_end)
+                    code = _runner(course, assignment, sandbox, reference, batch, work, out, report.protections, write_end)
                 finally:
                     os._exit(code)
-            running[pid] = (sub, time.monotonic())
-        pid, status = _wait(running)
-        if pid == 0:
-            continue
-        sub, _ = running.pop(pid)
-        path = out / f"{sub.student}.json"
-        result = _done(path, assignment.name) if os.waitstatus_to_exitcode(status) == 0 else None
-        if result is None:
-            why = _describe_status(status)
-            report.grader_errors.append(f"{sub.student}: the grader's runner failed ({why})")
-            result = error_result(assignment.spec, sub.student, f"internal grader error ({why}); "
-                                  "this is not the student's fault: report it and regrade",
-                                  cause="test_error", protections=report.protections, graded_at=_now())
-            serialize.write_result(path, result)
-        yield result
+            os.close(write_end)
+            os.set_blocking(read_end, False)
+            running[pid] = _Running(batch, read_end)
+        for pid, run in list(running.items()):
+            for student in run.poll():
+                result = _done(out / f"{student}.json", assignment.name)
+                if result is not None:
+                    run.reported.add(student)
+                    yield result
+            waited, status = os.waitpid(pid, os.WNOHANG)
+            if waited == 0:
+                if time.monotonic() - run.last_progress > RUNNER_DEADLINE:
+                    os.kill(pid, signal.SIGKILL)
+                continue
+            for student in run.poll():  # lines written just before exiting
+                result = _done(out / f"{student}.json", assignment.name)
+                if result is not None:
+                    run.reported.add(student)
+                    yield result
+            os.close(run.fd)
+            del running[pid]
+            for sub in run.batch:
+                if sub.student in run.reported:
+                    continue
+                why = _describe_status(status)
+                report.grader_errors.append(f"{sub.student}: the grader's runner failed ({why})")
+                result = error_result(assignment.spec, sub.student, f"internal grader error ({why}); "
+                                      "this is not the student's fault: report it and regrade",
+                                      cause="test_error", protections=report.protections, graded_at=_now())
+                serialize.write_result(out / f"{sub.student}.json", result)
+                yield result
+        time.sleep(0.005)
 
 
-def _wait(running: dict[int, tuple[Submission, float]]) -> tuple[int, int]:
-    """Wait for a runner; kill runners past the deadline (their result becomes a grader error)."""
-    deadline = min(start for _, start in running.values()) + RUNNER_DEADLINE
-    while True:
-        pid, status = os.waitpid(-1, os.WNOHANG)
-        if pid in running:
-            return pid, status
-        if pid != 0:
-            continue  # not ours (should not happen)
-        if time.monotonic() > deadline:
-            for rpid, (_, start) in running.items():
-                if time.monotonic() > start + RUNNER_DEADLINE:
-                    os.kill(rpid, signal.SIGKILL)
-        time.sleep(0.002)
+class _Running:
+    """A runner process as the parent sees it: its batch and the students it reported done."""
+
+    def __init__(self, batch: list[Submission], fd: int) -> None:
+        self.batch = batch
+        self.fd = fd
+        self.reported: set[str] = set()
+        self.buffer = b""
+        self.last_progress = time.monotonic()
+
+    def poll(self) -> list[str]:
+        try:
+            while chunk := os.read(self.fd, 65536):
+                self.buffer += chunk
+        except BlockingIOError:
+            pass
+        *lines, self.buffer = self.buffer.split(b"\n")
+        if lines:
+            self.last_progress = time.monotonic()
+        return [line.decode() for line in lines if line]
 
 
 def _describe_status(status: int) -> str:
@@ -208,9 +242,45 @@ def _describe_status(status: int) -> str:
     return f"exit status {os.waitstatus_to_exitcode(status)}"
 
 
-def _runner(course: CourseDir, assignment: Assignment, sandbox: object, reference: object, sub: Submission,
-            work: Path, out: Path, protections: tuple[str, ...]) -> int:
-    """In the forked runner: grade one student and write their JSON. Returns the exit code."""
+class _SandboxBatch:
+    """The runner's batch: a sandboxed worker per student, a JSON file and a pipe line when done."""
+
+    def __init__(self, assignment: Assignment, sandbox: object, staged: dict[str, Staged], out: Path,
+                 protections: tuple[str, ...], notify: int) -> None:
+        self.spec = assignment.spec
+        self.sandbox = sandbox
+        self.staged = staged
+        self.out = out
+        self.protections = protections
+        self.notify = notify
+        self.student_ids = list(staged)
+        self.started: dict[str, float] = {}
+
+    def open(self, student_id: str) -> object:
+        self.started[student_id] = time.perf_counter()
+        return self.sandbox.provider(self.staged[student_id].folder, student_id=student_id)  # type: ignore[attr-defined]
+
+    def close(self, student_id: str, provider: object, outcomes: list) -> None:
+        try:
+            output = provider.output()  # type: ignore[attr-defined]
+        finally:
+            provider.close()  # type: ignore[attr-defined]
+        result = build_result(self.spec, student_id, outcomes, protections=self.protections, output=output,
+                              sha256=self.staged[student_id].sha256, graded_at=_now(),
+                              duration_s=time.perf_counter() - self.started[student_id])
+        if result.max_score != self.spec.max_score:
+            raise TestsBroken(f"{student_id}: tests ran for {result.max_score} of {self.spec.max_score} points")
+        serialize.write_result(self.out / f"{student_id}.json", result)
+        _tell(self.notify, student_id)
+
+
+def _tell(fd: int, student: str) -> None:
+    os.write(fd, student.encode() + b"\n")
+
+
+def _runner(course: CourseDir, assignment: Assignment, sandbox: object, reference: object,
+            batch: list[Submission], work: Path, out: Path, protections: tuple[str, ...], notify: int) -> int:
+    """In a forked runner: grade a batch of students, writing each one's JSON. Returns the exit code."""
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
@@ -218,23 +288,20 @@ def _runner(course: CourseDir, assignment: Assignment, sandbox: object, referenc
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
-    started = time.perf_counter()
-    path = out / f"{sub.student}.json"
     spec = assignment.spec
-    try:
-        staged = stage(sub, spec.files, work / "students" / sub.student)
-    except SubmissionError as exc:
-        serialize.write_result(path, error_result(spec, sub.student, str(exc), protections=protections, graded_at=_now()))
+    staged: dict[str, Staged] = {}
+    for sub in batch:
+        try:
+            staged[sub.student] = stage(sub, spec.files, work / "students" / sub.student)
+        except SubmissionError as exc:
+            serialize.write_result(out / f"{sub.student}.json",
+                                   error_result(spec, sub.student, str(exc), protections=protections, graded_at=_now()))
+            _tell(notify, sub.student)
+    if not staged:
         return 0
-    provider = sandbox.provider(staged.folder, student_id=sub.student)  # type: ignore[attr-defined]
+    runner_batch = _SandboxBatch(assignment, sandbox, staged, out, protections, notify)
     try:
-        run = run_tests(course, assignment, provider, student_id=sub.student, reference=reference)  # type: ignore[arg-type]
-        output = provider.output()
+        run_tests(course, assignment, None, student_id="", reference=reference, batch=runner_batch)  # type: ignore[arg-type]
     except TestsBroken:
         return 3
-    finally:
-        provider.close()
-    result = build_result(spec, sub.student, run.outcomes, protections=protections, output=output,
-                          sha256=staged.sha256, graded_at=_now(), duration_s=time.perf_counter() - started)
-    serialize.write_result(path, result)
     return 0

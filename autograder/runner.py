@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from gradekit.direct import DirectProvider
-from gradekit.plugin import SESSION, Provider, Session
+from gradekit.plugin import SESSION, Batch, Provider, Session
 from gradekit.scoring import Outcome
 
 from .config import Assignment
@@ -53,17 +53,19 @@ def reference_provider(course: CourseDir, assignment: Assignment) -> DirectProvi
 def run_tests(
     course: CourseDir,
     assignment: Assignment,
-    student: Provider,
+    student: Provider | None,
     *,
     student_id: str,
     reference: Provider | None,
     hidden: bool = True,
     public: bool = True,
     select: str | None = None,
+    batch: Batch | None = None,
 ) -> TestRun:
-    """Run the public and/or hidden tests against `student`; returns one outcome per test item."""
+    """Run the public and/or hidden tests against `student` (or every student of `batch`)."""
     name = assignment.name
-    session = Session(spec=assignment.spec, student=student, reference=reference, student_id=student_id, summary=False)
+    session = Session(spec=assignment.spec, student=student, reference=reference, student_id=student_id,
+                      summary=False, batch=batch)
     root = course.assignments_dir / name / "tests"
     paths = [course.tests_dir(name, hidden=h) for h in (False, True) if (h and hidden) or (not h and public)]
     args: list[Any] = [str(p) for p in paths if p.is_dir()]
@@ -105,3 +107,39 @@ def run_inprocess(
             os.close(fd)
         student.close()
         reference.close()
+
+
+class DirectBatch:
+    """Students' folders imported directly, one after another, in one session (no isolation)."""
+
+    def __init__(self, folders: dict[str, Path], modules: tuple[str, ...]) -> None:
+        self.folders = folders
+        self.modules = modules
+        self.student_ids = list(folders)
+        self.outcomes: dict[str, list[Outcome]] = {}
+
+    def open(self, student_id: str) -> Provider:
+        return DirectProvider(self.folders[student_id], self.modules)
+
+    def close(self, student_id: str, provider: Provider, outcomes: list[Outcome]) -> None:
+        provider.close()
+        self.outcomes[student_id] = outcomes
+
+
+def run_inprocess_batch(course: CourseDir, assignment: Assignment, folders: dict[str, Path]) -> dict[str, list[Outcome]]:
+    """All tests of all submissions in one process and one pytest session: the in-process limit."""
+    batch = DirectBatch(folders, assignment.spec.modules)
+    reference = reference_provider(course, assignment)
+    saved = os.dup(1), os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        run_tests(course, assignment, None, student_id="", reference=reference, batch=batch)
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, devnull):
+            os.close(fd)
+        reference.close()
+    return batch.outcomes

@@ -8,7 +8,6 @@ student's released folder (the rootdir holding `assignment.json`).
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,16 +30,30 @@ class Provider(Protocol):
     def close(self) -> None: ...
 
 
+class Batch(Protocol):
+    """Several students in one pytest session (the grader, the benchmark): collection happens once.
+
+    Tests are parametrized by a session-scoped fixture, so pytest runs all of one student's tests,
+    then the next student's; `open` is called when a student starts, `close` when they are done.
+    """
+
+    student_ids: list[str]
+
+    def open(self, student_id: str) -> Provider: ...
+    def close(self, student_id: str, provider: Provider, outcomes: list[Outcome]) -> None: ...
+
+
 @dataclass
 class Session:
     """Everything one run of an assignment's tests needs, and the outcomes it produced."""
 
     spec: AssignmentSpec
-    student: Provider
+    student: Provider | None = None
     reference: Provider | None = None
     student_id: str = PUBLIC_STUDENT
     summary: bool = True
     outcomes: list[Outcome] = field(default_factory=list)
+    batch: Batch | None = None
 
 
 SESSION = pytest.StashKey[Session]()
@@ -105,7 +118,8 @@ def _session_from_options(config: pytest.Config) -> Session | None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     session = config.stash.get(SESSION, None)
     if session is not None:
-        session.student.close()
+        if session.student is not None:
+            session.student.close()
         if session.reference is not None:
             session.reference.close()
 
@@ -139,9 +153,56 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             raise pytest.UsageError(f"{item.nodeid}: unknown question {qid!r} (assignment.yaml has {sorted(known)})")
         key = (str(item.path), getattr(item, "originalname", item.name))
         cases[key] = cases.get(key, 0) + 1
+    per_student = len(config.stash[SESSION].batch.student_ids) if config.stash[SESSION].batch else 1
     for item in items:
         _, weight = _question_of(item)
-        item.stash[_WEIGHT] = weight / cases[(str(item.path), getattr(item, "originalname", item.name))]
+        cases_here = cases[(str(item.path), getattr(item, "originalname", item.name))] / per_student
+        item.stash[_WEIGHT] = weight / cases_here
+
+
+_TOKEN = "gkstudent"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    session = metafunc.config.stash.get(SESSION, None)
+    if session is None or session.batch is None or "_gk_submission" not in metafunc.fixturenames:
+        return
+    ids = session.batch.student_ids
+    metafunc.parametrize("_gk_submission", ids, indirect=True, scope="session",
+                         ids=[f"{_TOKEN}{i}" for i in range(len(ids))])
+
+
+def test_name(item: pytest.Item) -> str:
+    """The item's name without the batch's student parameter: the same for every student."""
+    name = item.name
+    if "[" not in name:
+        return name
+    base, _, params = name.partition("[")
+    parts = [p for p in params[:-1].split("-") if not (p.startswith(_TOKEN) and p[len(_TOKEN):].isdigit())]
+    return f"{base}[{'-'.join(parts)}]" if parts else base
+
+
+def test_nodeid(item: pytest.Item) -> str:
+    return item.nodeid[: len(item.nodeid) - len(item.name)] + test_name(item)
+
+
+test_name.__test__ = False  # type: ignore[attr-defined]  # not tests: helpers named like them
+test_nodeid.__test__ = False  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def _gk_submission(request: pytest.FixtureRequest) -> Any:
+    """(student id, provider) of the student whose tests are running."""
+    session = _session(request.config)
+    if session.batch is None:
+        yield session.student_id, session.student
+        return
+    sid = request.param
+    provider = session.batch.open(sid)
+    try:
+        yield sid, provider
+    finally:
+        session.batch.close(sid, provider, [o for o in session.outcomes if o.student == sid])
 
 
 def seed_for(student_id: str, assignment: str, test: str) -> int:
@@ -158,10 +219,10 @@ def _session(config: pytest.Config) -> Session:
 
 
 @pytest.fixture
-def seed(request: pytest.FixtureRequest) -> int:
+def seed(request: pytest.FixtureRequest, _gk_submission: Any) -> int:
     session = _session(request.config)
-    who = session.student_id if is_hidden(request.node) else PUBLIC_STUDENT
-    return seed_for(who, session.spec.name, f"{Path(request.node.path).name}::{request.node.name}")
+    who = _gk_submission[0] if is_hidden(request.node) else PUBLIC_STUDENT
+    return seed_for(who, session.spec.name, f"{Path(request.node.path).name}::{test_name(request.node)}")
 
 
 @pytest.fixture
@@ -170,9 +231,12 @@ def rng(seed: int) -> np.random.Generator:
 
 
 @pytest.fixture
-def student(request: pytest.FixtureRequest) -> Student:
+def student(request: pytest.FixtureRequest, _gk_submission: Any) -> Student:
     session = _session(request.config)
-    return Student(session.student, session.spec.modules)
+    provider = _gk_submission[1]
+    qid, _ = _question_of(request.node)
+    provider.set_time_limit(session.spec.question(qid).time_limit)
+    return Student(provider, session.spec.modules)
 
 
 @pytest.fixture
@@ -190,7 +254,6 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
         return (yield)
     qid, _ = _question_of(item)
     q = session.spec.question(qid)
-    session.student.set_time_limit(q.time_limit)
     token = context.CURRENT.set(
         context.TestContext(question=qid, rtol=q.rtol, atol=q.atol, hidden=is_hidden(item), time_limit=q.time_limit)
     )
@@ -220,33 +283,43 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     if SESSION not in item.config.stash:
         return report
-    if call.when == "setup" and report.passed:
-        item.stash[_START] = time.perf_counter()
     if (call.when == "call") or (call.when == "setup" and not report.passed):
         _record(item, call, report)
     return report
-
-
-_START = pytest.StashKey[float]()
 
 
 def _record(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
     session = item.config.stash[SESSION]
     qid, _ = _question_of(item)
     hidden = is_hidden(item)
+    callspec = getattr(item, "callspec", None)
+    who = callspec.params.get("_gk_submission", session.student_id) if callspec else session.student_id
+    base = dict(nodeid=test_nodeid(item), question=qid, hidden=hidden, weight=item.stash[_WEIGHT],
+                duration=call.duration, student=who)
     if report.passed:
-        outcome = Outcome(item.nodeid, qid, hidden, item.stash[_WEIGHT], True, "passed", "", call.duration)
+        outcome = Outcome(passed=True, cause="passed", **base)
     elif report.skipped:
-        outcome = Outcome(item.nodeid, qid, hidden, item.stash[_WEIGHT], False, "skipped", "skipped", call.duration)
+        outcome = Outcome(passed=False, cause="skipped", message="skipped", **base)
     else:
         exc = call.excinfo.value if call.excinfo is not None else RuntimeError("unknown failure")
         cause = cause_of(exc)
         message = failure_message(exc, hidden)
-        outcome = Outcome(item.nodeid, qid, hidden, item.stash[_WEIGHT], False, cause, message, call.duration)
+        outcome = Outcome(passed=False, cause=cause, message=message, **base)
         if isinstance(exc, (GradekitError, StudentCodeError)) or cause in ("not_implemented", "exception"):
             # a short, clear line instead of a traceback through the kit
             report.longrepr = f"[{qid}] {message}"
+        report.gk_cause = cause  # type: ignore[attr-defined]
     session.outcomes.append(outcome)
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
+    """Untouched stubs are counted as "not implemented", not listed as a wall of failures.
+
+    The run still fails (pytest counts report.failed); the points table gives one line per question.
+    """
+    if report.failed and getattr(report, "gk_cause", None) == "not_implemented":
+        return "not implemented", "N", "NOT IMPLEMENTED"
+    return None
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

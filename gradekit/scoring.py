@@ -25,6 +25,7 @@ class Outcome:
     cause: str
     message: str = ""
     duration: float = 0.0
+    student: str = ""
 
 
 @dataclass(frozen=True)
