@@ -1,0 +1,98 @@
+"""A small reverse-mode automatic differentiation engine for scalars.
+
+Build an expression from `Value`s and numbers, call `backward()` on the result, and every `Value`
+that took part holds d result / d itself in `.grad`:
+
+    x = Value(3.0)
+    c = Value(5.0)
+    d = x**2 / x.log()
+    out = (d + c) * (d - c)
+    out.backward()        # now x.grad = d out / dx and c.grad = d out / dc
+
+Each operation creates a new node that remembers its parents and how to pass its gradient on
+to them (`_backward`). A node used several times (d above) receives gradient along every use:
+gradients accumulate (+=). `backward()` visits the nodes in reverse topological order, so a
+node passes its gradient on only after it has received all of it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Union
+
+Number = Union[int, float]
+
+
+class Value:
+    """A scalar in a computation graph: its value `.data` and its gradient `.grad`."""
+
+    def __init__(self, data: float, parents: tuple["Value", ...] = ()) -> None:
+        self.data = float(data)
+        self.grad = 0.0
+        self._parents = parents
+        self._backward: Callable[[], None] = lambda: None  # adds self.grad's share to each parent
+
+    def __repr__(self) -> str:
+        return f"Value(data={self.data}, grad={self.grad})"
+
+    @staticmethod
+    def _wrap(other: Union["Value", Number]) -> "Value":
+        """Numbers in an expression become constant nodes."""
+        return other if isinstance(other, Value) else Value(other)
+
+    def __add__(self, other: Union["Value", Number]) -> "Value":
+        """self + other."""
+        raise NotImplementedError("__add__: not implemented yet")
+
+    def __mul__(self, other: Union["Value", Number]) -> "Value":
+        """self * other."""
+        raise NotImplementedError("__mul__: not implemented yet")
+
+    def __pow__(self, exponent: Number) -> "Value":
+        """self ** exponent, for a number exponent (int or float)."""
+        raise NotImplementedError("__pow__: not implemented yet")
+
+    def log(self) -> "Value":
+        """The natural logarithm ln(self), for self.data > 0."""
+        raise NotImplementedError("log: not implemented yet")
+
+    def exp(self) -> "Value":
+        """exp(self)."""
+        raise NotImplementedError("exp: not implemented yet")
+
+    def __neg__(self) -> "Value":
+        """-self."""
+        raise NotImplementedError("__neg__: not implemented yet")
+
+    def __sub__(self, other: Union["Value", Number]) -> "Value":
+        """self - other."""
+        raise NotImplementedError("__sub__: not implemented yet")
+
+    def __truediv__(self, other: Union["Value", Number]) -> "Value":
+        """self / other."""
+        raise NotImplementedError("__truediv__: not implemented yet")
+
+    def __radd__(self, other: Number) -> "Value":
+        """other + self, e.g. 2 + x."""
+        raise NotImplementedError("__radd__: not implemented yet")
+
+    def __rsub__(self, other: Number) -> "Value":
+        """other - self, e.g. 2 - x."""
+        raise NotImplementedError("__rsub__: not implemented yet")
+
+    def __rmul__(self, other: Number) -> "Value":
+        """other * self, e.g. 3 * x."""
+        raise NotImplementedError("__rmul__: not implemented yet")
+
+    def __rtruediv__(self, other: Number) -> "Value":
+        """other / self, e.g. 1 / x."""
+        raise NotImplementedError("__rtruediv__: not implemented yet")
+
+    def backward(self) -> None:
+        """Set self.grad = 1, then pass gradients to every node self depends on.
+
+        Order the nodes topologically (each node after its parents), then call `_backward` in
+        the reverse order, so that a node has received its whole gradient before passing it on.
+        Build the order without deep recursion (graphs can be long chains).
+        """
+        raise NotImplementedError("backward: not implemented yet")
