@@ -1,0 +1,99 @@
+"""Namespaces and the worker's mount view.
+
+The supervisor unshares network, mount, pid, IPC and UTS namespaces (the worker it forks next is pid 1
+of the new pid namespace). In the new mount namespace every top-level directory that is not part of
+the system (/usr, /lib*, /etc, /dev, /proc, /sys) is covered by an empty tmpfs, and the Python runtime
+directories are bind-mounted back read-only: this hides the project, the solutions, the tests, other
+students' folders and the grader's output even without Landlock, and it makes a runtime below a
+mode-0700 directory (/root/.pyenv) reachable for the unprivileged worker uid. /tmp is a fresh private
+tmpfs holding the student's files (src/, read-only) and the worker's work dir (work/, its cwd).
+"""
+
+from __future__ import annotations
+
+import os
+
+from . import _sys
+
+NAMESPACES = {
+    "netns": _sys.CLONE_NEWNET,
+    "mntns": _sys.CLONE_NEWNS,
+    "pidns": _sys.CLONE_NEWPID,
+    "ipcns": _sys.CLONE_NEWIPC,
+    "utsns": _sys.CLONE_NEWUTS,
+}
+SYSTEM_DIRS = {"usr", "lib", "lib32", "lib64", "libx32", "bin", "sbin", "etc", "dev", "proc", "sys"}
+ROOT = "/tmp"  # inside the worker's mount namespace
+SRC = "/tmp/src"
+WORK = "/tmp/work"
+
+
+def unshare_all(wanted: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
+    """Unshare the wanted namespaces, all at once if possible, else one by one. (applied, failed)."""
+    flags = 0
+    for name in wanted:
+        flags |= NAMESPACES[name]
+    try:
+        _sys.unshare(flags)
+        return list(wanted), {}
+    except OSError:
+        pass
+    applied, failed = [], {}
+    for name in wanted:
+        try:
+            _sys.unshare(NAMESPACES[name])
+            applied.append(name)
+        except OSError as exc:
+            failed[name] = str(exc)
+    return applied, failed
+
+
+def _minimal(paths: list[str]) -> list[str]:
+    """Drop paths that lie below another path of the list."""
+    out: list[str] = []
+    for p in sorted(set(os.path.realpath(p) for p in paths), key=len):
+        if not any(p == q or p.startswith(q.rstrip("/") + "/") for q in out):
+            out.append(p)
+    return out
+
+
+def build_view(keep: list[str], tmp_size: int) -> None:
+    """In a fresh mount namespace (as root): hide non-system top-level dirs, keep `keep`, new /tmp."""
+    _sys.mount(None, "/", None, _sys.MS_REC | _sys.MS_PRIVATE)
+    keep = [p for p in _minimal(keep) if os.path.isdir(p)]
+    fds = {p: os.open(p, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) for p in keep}
+    try:
+        hidden = []
+        for entry in os.scandir("/"):
+            if entry.name in SYSTEM_DIRS or entry.is_symlink():
+                continue
+            if entry.is_file(follow_symlinks=False):  # a stray top-level file: show an empty one
+                _sys.mount("/dev/null", entry.path, None, _sys.MS_BIND)
+                continue
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            path = "/" + entry.name
+            if path in keep:
+                continue  # the runtime itself is a top-level dir
+            opts = "mode=0755,size=16m" if path != ROOT else f"mode=0755,size={tmp_size}"
+            _sys.mount("tmpfs", path, "tmpfs", _sys.MS_NOSUID | _sys.MS_NODEV, opts)
+            hidden.append(path)
+        if ROOT not in hidden:
+            _sys.mount("tmpfs", ROOT, "tmpfs", _sys.MS_NOSUID | _sys.MS_NODEV, f"mode=0755,size={tmp_size}")
+        for path, fd in fds.items():
+            if not any(path.startswith(h + "/") for h in hidden):
+                continue
+            os.makedirs(path, 0o755, exist_ok=True)
+            _sys.mount(f"/proc/self/fd/{fd}", path, None, _sys.MS_BIND | _sys.MS_REC)
+            _sys.mount(None, path, None, _sys.MS_BIND | _sys.MS_REMOUNT | _sys.MS_RDONLY | _sys.MS_NOSUID)
+        for shm in ("/dev/shm", "/dev/mqueue"):
+            if os.path.isdir(shm):
+                _sys.mount("tmpfs", shm, "tmpfs", _sys.MS_NOSUID | _sys.MS_NODEV | _sys.MS_NOEXEC, "mode=0755,size=1m")
+    finally:
+        for fd in fds.values():
+            os.close(fd)
+
+
+def mount_proc() -> None:
+    """In the new pid namespace (the worker, still root): a /proc that shows only its own processes."""
+    _sys.mount("proc", "/proc", "proc", _sys.MS_NOSUID | _sys.MS_NODEV | _sys.MS_NOEXEC)
