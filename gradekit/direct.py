@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import Any
 
 from . import codec
-from .errors import BadReturnValue, StudentImportError, tag_student
+from .errors import BadReturnValue, StudentImportError, describe_import_error, tag_student
 from .handles import Handle
 
 
@@ -118,8 +118,7 @@ class DirectProvider:
             spec.loader.exec_module(module)
         except BaseException as exc:  # noqa: BLE001 - SystemExit at import is the student's too
             sys.modules.pop(full, None)
-            where = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) and exc.lineno else ""
-            return StudentImportError(name, f"{type(exc).__name__}: {exc}{where}")
+            return StudentImportError(name, describe_import_error(exc))
         return DirectHandle(module, "module")
 
     def set_time_limit(self, seconds: float) -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from . import context
 from .direct import DirectProvider
-from .errors import GradekitError, StudentCodeError, cause_of
+from .errors import GradekitError, StudentCodeError, StudentTimeout, cause_of
 from .scoring import Outcome, score
 from .spec import AssignmentSpec, load_spec
 
@@ -54,6 +54,7 @@ class Session:
     summary: bool = True
     outcomes: list[Outcome] = field(default_factory=list)
     batch: Batch | None = None
+    timed_out: set[tuple[str, str]] = field(default_factory=set)  # (student, question)
 
 
 SESSION = pytest.StashKey[Session]()
@@ -233,9 +234,13 @@ def rng(seed: int) -> np.random.Generator:
 @pytest.fixture
 def student(request: pytest.FixtureRequest, _gk_submission: Any) -> Student:
     session = _session(request.config)
-    provider = _gk_submission[1]
+    sid, provider = _gk_submission
     qid, _ = _question_of(request.node)
-    provider.set_time_limit(session.spec.question(qid).time_limit)
+    limit = session.spec.question(qid).time_limit
+    if (sid, qid) in session.timed_out:
+        # one hang costs the question, not one time limit per remaining test
+        raise StudentTimeout(qid, limit, f"not run: an earlier test of {qid!r} already exceeded the time limit of {limit:g} s")
+    provider.set_time_limit(limit)
     return Student(provider, session.spec.modules)
 
 
@@ -305,6 +310,8 @@ def _record(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestR
         cause = cause_of(exc)
         message = failure_message(exc, hidden)
         outcome = Outcome(passed=False, cause=cause, message=message, **base)
+        if cause == "timeout":
+            session.timed_out.add((who, qid))
         if isinstance(exc, (GradekitError, StudentCodeError)) or cause in ("not_implemented", "exception"):
             # a short, clear line instead of a traceback through the kit
             report.longrepr = f"[{qid}] {message}"

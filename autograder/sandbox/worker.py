@@ -25,6 +25,7 @@ from typing import Any
 
 from gradekit import codec
 from gradekit.handles import BINARY_OPS, UNARY_OPS
+from gradekit.errors import describe_import_error
 
 from . import _sys, landlock, limits, namespaces, seccomp, wire
 
@@ -207,8 +208,7 @@ class Server:
                 spec.loader.exec_module(module)
             except BaseException as exc:  # noqa: BLE001 - SystemExit at import is the student's too
                 sys.modules.pop(name, None)
-                where = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) and exc.lineno else ""
-                return {"import_error": f"{type(exc).__name__}: {_text(exc)}{where}"[:MESSAGE_CHARS]}
+                return {"import_error": describe_import_error(exc)[:MESSAGE_CHARS]}
         return {"ok": {"__ref__": self.add(module), "type": "module"}}
 
     def _decode(self, value: Any) -> Any:

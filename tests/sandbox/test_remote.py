@@ -191,7 +191,7 @@ def test_import_errors_are_per_module_and_sticky(student) -> None:
     p = student(broken="def f(:\n    pass\n", backprop="def g():\n    return 1\n",
                 optim="import backprop\ndef h():\n    return backprop.g() + 1\n")
     for _ in range(2):
-        with pytest.raises(StudentImportError, match=r"SyntaxError.*\(line 1\)"):
+        with pytest.raises(StudentImportError, match=r"SyntaxError at line 1"):
             p.module("broken")
     assert p.module("optim").h() == 2
     assert p.module("backprop").g() == 1
@@ -229,7 +229,7 @@ def test_exits_and_crashes_are_never_a_pass(student) -> None:
             return ctypes.string_at(0)   # a real fault
         def ok(): return 1
     """)
-    with pytest.raises(StudentImportError, match="SystemExit"):
+    with pytest.raises(StudentImportError, match=r"called exit\(0\)"):
         p.module("exit_at_import")
     for _ in range(2):
         with pytest.raises(StudentImportError, match="exit status 0"):

@@ -41,8 +41,8 @@ class StudentTimeout(StudentCodeError):
 
     cause = "timeout"
 
-    def __init__(self, what: str, seconds: float) -> None:
-        super().__init__(f"{what} did not return within the time limit of {seconds:g} s")
+    def __init__(self, what: str, seconds: float, message: str | None = None) -> None:
+        super().__init__(message or f"{what} did not return within the time limit of {seconds:g} s")
         self.what = what
         self.seconds = seconds
 
@@ -74,6 +74,16 @@ class StudentException(StudentCodeError):
         super().__init__(f"{type_name}: {message}" if message else type_name)
         self.type_name = type_name
         self.message = message
+
+
+def describe_import_error(exc: BaseException) -> str:
+    """Why a module failed to import, in one line a student can act on."""
+    if isinstance(exc, SyntaxError):
+        text = f" near: {exc.text.strip()[:80]}" if exc.text and exc.text.strip() else ""
+        return f"{type(exc).__name__} at line {exc.lineno}: {exc.msg}{text}"
+    if isinstance(exc, SystemExit):
+        return f"the module called exit({exc.code!r}) while being imported"
+    return f"{type(exc).__name__}: {exc}"
 
 
 STUDENT_TAG = "_gradekit_from_student"
