@@ -1,0 +1,207 @@
+"""Read the grader's per-student result JSON files into plain frozen records.
+
+The LMS exports, feedback, report and gradebook only need this reader, never the grader, so they
+work on results copied from another machine or stored in the gradebook. `grades.csv`, hidden temp
+files and JSON files that are not results (no `schema_version`/`student`) are skipped; a result
+file that cannot be read is an error naming the file, never a silently missing student.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from .lms.errors import ResultsError
+
+SUPPORTED_SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class TestRecord:
+    __test__ = False  # not a pytest test class
+
+    name: str
+    hidden: bool
+    passed: bool
+    score: float
+    max_score: float
+    message: str
+    cause: str
+
+
+@dataclass(frozen=True)
+class QuestionRecord:
+    id: str
+    title: str
+    score: float
+    max_score: float
+    tests: tuple[TestRecord, ...] = ()
+
+    def tests_of(self, *, hidden: bool) -> tuple[TestRecord, ...]:
+        return tuple(t for t in self.tests if t.hidden == hidden)
+
+
+@dataclass(frozen=True)
+class StudentResult:
+    """One student's result for one assignment, as `autograder grade` wrote it."""
+
+    student: str
+    assignment: str
+    status: str  # "graded" or "error"
+    score: float
+    max_score: float
+    questions: tuple[QuestionRecord, ...]
+    error: str | None = None
+    causes: dict[str, int] = field(default_factory=dict)
+    output: str = ""
+    submission_sha256: str | None = None
+    seed: int = 0
+    grader_version: str = ""
+    graded_at: str = ""
+    duration_s: float = 0.0
+    source: str = field(default="", compare=False)  # where it was read from, for error messages
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def question(self, qid: str) -> QuestionRecord | None:
+        return next((q for q in self.questions if q.id == qid), None)
+
+
+def _number(data: dict[str, Any], key: str, where: str) -> float:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ResultsError(f"{where}: {key!r} must be a non-negative number, got {value!r}; regrade this student")
+    return float(value)
+
+
+def _string(data: dict[str, Any], key: str, where: str, *, optional: bool = False) -> str:
+    value = data.get(key)
+    if value is None and optional:
+        return ""
+    if not isinstance(value, str):
+        raise ResultsError(f"{where}: {key!r} must be a string, got {value!r}; regrade this student")
+    return value
+
+
+def is_result(data: Any) -> bool:
+    """A grader result, as opposed to any other JSON that may sit in the results folder."""
+    return isinstance(data, dict) and "schema_version" in data and "student" in data and "questions" in data
+
+
+def from_dict(data: dict[str, Any], source: str = "<result>") -> StudentResult:
+    """Validate the fields the exports use and build the record; errors name `source`."""
+    if not is_result(data):
+        raise ResultsError(f"{source}: not a grader result (no schema_version/student/questions)")
+    if data["schema_version"] != SUPPORTED_SCHEMA:
+        raise ResultsError(f"{source}: result schema_version {data['schema_version']!r} is not supported "
+                           f"(this version reads {SUPPORTED_SCHEMA}); regrade with this autograder version")
+    student = _string(data, "student", source)
+    if not student or "/" in student or "\\" in student or student.startswith("."):
+        raise ResultsError(f"{source}: student id {student!r} is not usable as a file name; regrade this submission")
+    status = _string(data, "status", source)
+    if status not in ("graded", "error"):
+        raise ResultsError(f"{source}: status must be 'graded' or 'error', got {status!r}")
+    if not isinstance(data["questions"], list):
+        raise ResultsError(f"{source}: 'questions' must be a list")
+    questions = []
+    for i, q in enumerate(data["questions"]):
+        where = f"{source}: questions[{i}]"
+        if not isinstance(q, dict):
+            raise ResultsError(f"{where}: expected an object")
+        tests = []
+        for j, t in enumerate(q.get("tests") or []):
+            twhere = f"{where}.tests[{j}]"
+            if not isinstance(t, dict):
+                raise ResultsError(f"{twhere}: expected an object")
+            tests.append(TestRecord(
+                name=_string(t, "name", twhere), hidden=bool(t.get("hidden")), passed=bool(t.get("passed")),
+                score=_number(t, "score", twhere), max_score=_number(t, "max_score", twhere),
+                message=_string(t, "message", twhere, optional=True), cause=_string(t, "cause", twhere, optional=True),
+            ))
+        questions.append(QuestionRecord(
+            id=_string(q, "id", where), title=_string(q, "title", where, optional=True) or _string(q, "id", where),
+            score=_number(q, "score", where), max_score=_number(q, "max_score", where), tests=tuple(tests),
+        ))
+    causes = data.get("causes") or {}
+    if not isinstance(causes, dict):
+        raise ResultsError(f"{source}: 'causes' must be an object")
+    duration = data.get("duration_s")
+    return StudentResult(
+        student=student,
+        assignment=_string(data, "assignment", source),
+        status=status,
+        score=_number(data, "score", source),
+        max_score=_number(data, "max_score", source),
+        questions=tuple(questions),
+        error=data.get("error") if isinstance(data.get("error"), str) else None,
+        causes={str(k): int(v) for k, v in causes.items()},
+        output=_string(data, "output", source, optional=True),
+        submission_sha256=data.get("submission_sha256") if isinstance(data.get("submission_sha256"), str) else None,
+        seed=int(data.get("seed") or 0),
+        grader_version=_string(data, "grader_version", source, optional=True),
+        graded_at=_string(data, "graded_at", source, optional=True),
+        duration_s=float(duration) if isinstance(duration, (int, float)) and not isinstance(duration, bool) else 0.0,
+        source=source,
+        raw=data,
+    )
+
+
+def read_result(path: Path) -> StudentResult:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ResultsError(f"{path}: cannot read the result file: {exc.strerror}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ResultsError(f"{path}: not valid JSON ({exc}); regrade this student or remove the file") from None
+    return from_dict(data, str(path))
+
+
+def read_results(folder: Path, *, assignment: str | None = None) -> list[StudentResult]:
+    """Every result in `folder`, sorted by student; all for one assignment (or `assignment` if given)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ResultsError(f"no results folder {folder}; run `autograder grade SUBMISSIONS --out {folder}` first "
+                           "or pass the folder that holds the <student>.json files")
+    results = []
+    for path in sorted(folder.glob("*.json")):
+        if path.name.startswith(".") or not path.is_file():
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ResultsError(f"{path}: cannot read the result file: {exc.strerror}") from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ResultsError(f"{path}: not valid JSON ({exc}); regrade this student or remove the file") from None
+        if not is_result(data):
+            continue
+        result = from_dict(data, str(path))
+        if result.student != path.stem:
+            raise ResultsError(f"{path}: holds the result of {result.student!r}, not {path.stem!r}; rename or regrade it")
+        if assignment is None or result.assignment == assignment:
+            results.append(result)
+    return check_results(results, str(folder), assignment)
+
+
+def check_results(results: Iterable[StudentResult], where: str, assignment: str | None = None) -> list[StudentResult]:
+    """Non-empty, one assignment, one result per student."""
+    results = sorted(results, key=lambda r: r.student)
+    if not results:
+        what = f" for assignment {assignment!r}" if assignment else ""
+        raise ResultsError(f"no result files{what} in {where}; run `autograder grade` first")
+    names = sorted({r.assignment for r in results})
+    if len(names) > 1:
+        raise ResultsError(f"{where} holds results for several assignments ({', '.join(names)}); "
+                           "pass --assignment NAME to choose one")
+    seen: set[str] = set()
+    for r in results:
+        if r.student in seen:
+            raise ResultsError(f"{where}: two results for student {r.student!r}")
+        seen.add(r.student)
+    return results
+
+
+__all__ = ["TestRecord", "QuestionRecord", "StudentResult", "from_dict", "read_result", "read_results",
+           "check_results", "is_result"]
