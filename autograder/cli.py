@@ -105,7 +105,8 @@ def grade(submissions: Path, assignment: str | None, out: Path, jobs: int, regra
     for line in summary_lines(report.assignment.spec, report.results, graded=len(report.graded),
                               resumed=len(report.resumed)):
         click.echo(line)
-    click.echo(f"results: {out}/<student>.json and {out}/grades.csv")
+    click.echo(f"results: {out}/<student>.json and {out}/grades.csv; gradebook run {report.gradebook_run} "
+               f"in {out}/gradebook.sqlite")
     if report.grader_errors:
         click.echo("\n".join(report.grader_errors), err=True)
         sys.exit(1)

@@ -55,6 +55,7 @@ class GradeReport:
     graded: list[str] = field(default_factory=list)  # graded in this run
     resumed: list[str] = field(default_factory=list)
     grader_errors: list[str] = field(default_factory=list)
+    gradebook_run: int | None = None  # the run's id in <out>/gradebook.sqlite
 
 
 def choose_assignment(course: CourseDir, subs: list[Submission], name: str | None) -> Assignment:
@@ -145,6 +146,9 @@ def grade(
             sandbox.close()
     report.results.sort(key=lambda r: r.student)
     grades_csv.write(out / "grades.csv", assignment.spec, report.results)
+    from .lms.gradebook import record_run
+
+    report.gradebook_run = record_run(out, assignment=assignment.name)  # every run, so regrades can be diffed
     if options.gradescope_results is not None and report.results:
         from .lms.gradescope import to_gradescope
 
