@@ -87,6 +87,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "question(id, weight=1): the assignment question a test belongs to")
+    config.pluginmanager.register(_ShortReports(), "gradekit-short-reports")
     if SESSION not in config.stash:
         session = _session_from_options(config)
         if session is not None:
@@ -281,6 +282,31 @@ def failure_message(exc: BaseException, hidden: bool) -> str:
     if hidden:
         return {"wrong_answer": "a hidden check failed", "test_error": "the test could not run"}.get(cause, cause)
     return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+class _ShortReports:
+    """Registered by `pytest_configure`: a second makereport implementation beside the recorder."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport | None:
+        """A short report for kit and student-code failures, without pytest's traceback rendering.
+
+        Rendering a traceback costs tens of milliseconds per failure and nobody reads it: the message
+        says what failed. Other failures (bugs in a test) keep pytest's full report.
+        """
+        session = item.config.stash.get(SESSION, None)
+        if session is None or call.excinfo is None or call.when == "teardown":
+            return None
+        exc = call.excinfo.value
+        cause = cause_of(exc)
+        if not (isinstance(exc, GradekitError) or cause in ("not_implemented", "exception", "memory")):
+            return None
+        qid, _ = _question_of(item)
+        return pytest.TestReport(
+            item.nodeid, item.location, {k: 1 for k in item.keywords}, "failed",
+            f"[{qid}] {failure_message(exc, is_hidden(item))}", call.when, [], call.duration,
+            start=call.start, stop=call.stop, user_properties=item.user_properties,
+        )
 
 
 @pytest.hookimpl(wrapper=True)
