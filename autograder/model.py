@@ -14,6 +14,8 @@ CAUSES = (
 
 @dataclass(frozen=True)
 class TestResult:
+    __test__ = False  # not a pytest test class
+
     name: str
     hidden: bool
     passed: bool
@@ -30,6 +32,9 @@ class QuestionResult:
     score: float
     max_score: float
     tests: tuple[TestResult, ...] = ()
+
+    def tests_of(self, *, hidden: bool) -> tuple[TestResult, ...]:
+        return tuple(t for t in self.tests if t.hidden == hidden)
 
 
 @dataclass(frozen=True)

@@ -10,63 +10,17 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 from .lms.errors import ResultsError
+from .model import QuestionResult, Result, TestResult
 
 SUPPORTED_SCHEMA = 1
 
 
-@dataclass(frozen=True)
-class TestRecord:
-    __test__ = False  # not a pytest test class
-
-    name: str
-    hidden: bool
-    passed: bool
-    score: float
-    max_score: float
-    message: str
-    cause: str
-
-
-@dataclass(frozen=True)
-class QuestionRecord:
-    id: str
-    title: str
-    score: float
-    max_score: float
-    tests: tuple[TestRecord, ...] = ()
-
-    def tests_of(self, *, hidden: bool) -> tuple[TestRecord, ...]:
-        return tuple(t for t in self.tests if t.hidden == hidden)
-
-
-@dataclass(frozen=True)
-class StudentResult:
-    """One student's result for one assignment, as `autograder grade` wrote it."""
-
-    student: str
-    assignment: str
-    status: str  # "graded" or "error"
-    score: float
-    max_score: float
-    questions: tuple[QuestionRecord, ...]
-    error: str | None = None
-    causes: dict[str, int] = field(default_factory=dict)
-    output: str = ""
-    submission_sha256: str | None = None
-    seed: int = 0
-    grader_version: str = ""
-    graded_at: str = ""
-    duration_s: float = 0.0
-    source: str = field(default="", compare=False)  # where it was read from, for error messages
-    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-    def question(self, qid: str) -> QuestionRecord | None:
-        return next((q for q in self.questions if q.id == qid), None)
+# The records are the grader's own model; this module only reads and validates them.
+StudentResult = Result
 
 
 def _number(data: dict[str, Any], key: str, where: str) -> float:
@@ -90,7 +44,7 @@ def is_result(data: Any) -> bool:
     return isinstance(data, dict) and "schema_version" in data and "student" in data and "questions" in data
 
 
-def from_dict(data: dict[str, Any], source: str = "<result>") -> StudentResult:
+def from_dict(data: dict[str, Any], source: str = "<result>") -> Result:
     """Validate the fields the exports use and build the record; errors name `source`."""
     if not is_result(data):
         raise ResultsError(f"{source}: not a grader result (no schema_version/student/questions)")
@@ -115,12 +69,12 @@ def from_dict(data: dict[str, Any], source: str = "<result>") -> StudentResult:
             twhere = f"{where}.tests[{j}]"
             if not isinstance(t, dict):
                 raise ResultsError(f"{twhere}: expected an object")
-            tests.append(TestRecord(
+            tests.append(TestResult(
                 name=_string(t, "name", twhere), hidden=bool(t.get("hidden")), passed=bool(t.get("passed")),
                 score=_number(t, "score", twhere), max_score=_number(t, "max_score", twhere),
                 message=_string(t, "message", twhere, optional=True), cause=_string(t, "cause", twhere, optional=True),
             ))
-        questions.append(QuestionRecord(
+        questions.append(QuestionResult(
             id=_string(q, "id", where), title=_string(q, "title", where, optional=True) or _string(q, "id", where),
             score=_number(q, "score", where), max_score=_number(q, "max_score", where), tests=tuple(tests),
         ))
@@ -143,8 +97,7 @@ def from_dict(data: dict[str, Any], source: str = "<result>") -> StudentResult:
         grader_version=_string(data, "grader_version", source, optional=True),
         graded_at=_string(data, "graded_at", source, optional=True),
         duration_s=float(duration) if isinstance(duration, (int, float)) and not isinstance(duration, bool) else 0.0,
-        source=source,
-        raw=data,
+        protections=tuple(str(p) for p in data.get("protections") or ()),
     )
 
 

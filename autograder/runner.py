@@ -7,9 +7,10 @@ and the benchmark's in-process limit call it with the direct provider.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -92,21 +93,32 @@ def run_inprocess(
     """All tests for one submission in this process, no isolation: for project tests and the bench."""
     student = DirectProvider(Path(student_dir), assignment.spec.modules)
     reference = reference_provider(course, assignment)
+    try:
+        with _silenced(quiet):
+            return run_tests(course, assignment, student, student_id=student_id, reference=reference,
+                             hidden=hidden, public=public, select=select)
+    finally:
+        student.close()
+        reference.close()
+
+
+@contextmanager
+def _silenced(quiet: bool = True) -> Iterator[None]:
+    """Send this process's stdout/stderr (file descriptors 1 and 2) to /dev/null for a while."""
+    if not quiet:
+        yield
+        return
     saved = os.dup(1), os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        if quiet:
-            os.dup2(devnull, 1)
-            os.dup2(devnull, 2)
-        return run_tests(course, assignment, student, student_id=student_id, reference=reference,
-                         hidden=hidden, public=public, select=select)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        yield
     finally:
         os.dup2(saved[0], 1)
         os.dup2(saved[1], 2)
         for fd in (*saved, devnull):
             os.close(fd)
-        student.close()
-        reference.close()
 
 
 class DirectBatch:
@@ -130,16 +142,9 @@ def run_inprocess_batch(course: CourseDir, assignment: Assignment, folders: dict
     """All tests of all submissions in one process and one pytest session: the in-process limit."""
     batch = DirectBatch(folders, assignment.spec.modules)
     reference = reference_provider(course, assignment)
-    saved = os.dup(1), os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(devnull, 1)
-        os.dup2(devnull, 2)
-        run_tests(course, assignment, None, student_id="", reference=reference, batch=batch)
+        with _silenced():
+            run_tests(course, assignment, None, student_id="", reference=reference, batch=batch)
     finally:
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in (*saved, devnull):
-            os.close(fd)
         reference.close()
     return batch.outcomes

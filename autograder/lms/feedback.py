@@ -13,7 +13,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
-from ..results_io import QuestionRecord, StudentResult, TestRecord
+from ..model import QuestionResult, TestResult
+from ..results_io import StudentResult
 from . import format_points, write_text_atomic
 from .errors import OutputPathError
 
@@ -50,7 +51,7 @@ def short_name(test_name: str) -> str:
     return test_name.split("::", 1)[-1]
 
 
-def _hidden_counts(q: QuestionRecord) -> tuple[int, int]:
+def _hidden_counts(q: QuestionResult) -> tuple[int, int]:
     hidden = q.tests_of(hidden=True)
     return sum(t.passed for t in hidden), len(hidden)
 
@@ -82,7 +83,7 @@ def _fence(text: str) -> str:
     return f"{fence}text\n{text.rstrip()}\n{fence}"
 
 
-def _public_md(t: TestRecord) -> list[str]:
+def _public_md(t: TestResult) -> list[str]:
     mark = "✅ passed" if t.passed else "❌ failed"
     lines = [f"- `{short_name(t.name).replace('`', '')}`: {mark} ({format_points(t.score)}/{format_points(t.max_score)})"]
     if not t.passed:

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
+from ..serialize import to_dict
 from ..results_io import StudentResult, check_results, from_dict, read_results
 from . import format_points
 from .errors import GradebookError, OutputPathError, ResultsError, UnknownRunError
@@ -134,7 +135,7 @@ def record_results(results: Iterable[StudentResult], db: Path, *, source: str, l
                         "INSERT INTO submissions (run_id, student, status, error, score, max_score, graded_at, "
                         "grader_version, submission_sha256, result_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (run_id, r.student, r.status, r.error, r.score, r.max_score, r.graded_at, r.grader_version,
-                         r.submission_sha256, json.dumps(r.raw, sort_keys=True)))
+                         r.submission_sha256, json.dumps(to_dict(r), sort_keys=True)))
                     conn.executemany(
                         "INSERT INTO scores (run_id, student, question, score, max_score, graded_at, grader_version, "
                         "submission_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

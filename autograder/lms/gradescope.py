@@ -68,8 +68,10 @@ def to_gradescope(result: Mapping[str, Any], questions: Iterable[Any] = ()) -> d
     `questions` are assignment.yaml's questions (QuestionSpec objects or dicts with id, title and
     hidden_visibility); questions only in the result default to `after_published`.
     """
-    if not isinstance(result, Mapping):  # a results_io.StudentResult
-        result = getattr(result, "raw")
+    if not isinstance(result, Mapping):  # a model.Result
+        from ..serialize import to_dict
+
+        result = to_dict(result)
     spec = {info["id"]: info for info in (_question_info(q) for q in questions)}
     rq = {q["id"]: q for q in result.get("questions", [])}
     order = [qid for qid in spec if qid in rq] + [qid for qid in rq if qid not in spec]

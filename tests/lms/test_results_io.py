@@ -23,7 +23,7 @@ def test_reads_every_result_sorted_and_skips_other_files(results_dir: Path) -> N
     sigmoid = bob.question("sigmoid")
     assert sigmoid is not None and len(sigmoid.tests_of(hidden=True)) == 2
     assert loaded[3].status == "error" and "empty" in (loaded[3].error or "")
-    assert bob.raw["student"] == "bob"
+    assert bob.protections and bob.student == "bob"
 
 
 def test_missing_and_empty_folders_are_errors(tmp_path: Path) -> None:
