@@ -161,3 +161,23 @@ def remove(path: str, deadline: float = 2.0) -> None:
             if time.monotonic() > end:
                 return
             time.sleep(0.01)
+
+
+def sweep_stale(root: str = "/sys/fs/cgroup") -> None:
+    """Remove `autograder-<pid>` cgroups left by a zygote that was killed (SIGKILL allows no cleanup)."""
+    if not os.path.isdir(root):
+        return
+    for controller in os.scandir(root):
+        if not controller.is_dir(follow_symlinks=False):
+            continue
+        try:
+            entries = list(os.scandir(controller.path))
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
+            if not (name.startswith("autograder-") and name[11:].isdigit() and entry.is_dir(follow_symlinks=False)):
+                continue
+            if os.path.exists(f"/proc/{name[11:]}"):
+                continue  # that zygote is alive (another grader run)
+            remove(entry.path)

@@ -142,6 +142,7 @@ class Zygote:
         self.runtime = runtime_paths(cfg["project_roots"])
         self.baseline_vm = limits.vm_size()
         self.cgroup_parent = f"autograder-{os.getpid()}"
+        limits.sweep_stale()
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind(cfg["socket"])
         os.chmod(cfg["socket"], 0o600)

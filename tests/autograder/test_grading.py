@@ -134,3 +134,57 @@ def test_cli_unknown_assignment_is_a_usage_error(tmp_path: Path) -> None:
     finally:
         os.chdir(cwd)
     assert result.exit_code == 2 and "no assignment 'nope'" in result.output
+
+
+def test_conftest_and_shadowing_files_cannot_inject(tmp_path: Path) -> None:
+    """A student's conftest.py / numpy.py / pytest.py is refused before anything could import it."""
+    course = CourseDir(make_course(tmp_path))
+    marker = tmp_path / "INJECTED"
+    evil = f"open({str(marker)!r}, 'w').write('x')\n"
+    folder = submission(tmp_path / "subs" / "mallory")
+    for name in ("conftest.py", "numpy.py", "pytest.py"):
+        (folder / name).write_text(evil)
+    report = grade(course, tmp_path / "subs", GradeOptions(out=tmp_path / "out", jobs=1))
+    result = report.results[0]
+    assert result.status == "error" and "conftest.py" in (result.error or "")
+    assert not marker.exists()
+    # and a module that does `import numpy` inside the sandbox gets the real numpy, not a student file
+    ok = submission(tmp_path / "subs2" / "trent")
+    (ok / "toy.py").write_text(SOLUTION_TOY.replace("import numpy as np", "import numpy as np\nassert hasattr(np, 'linalg')"))
+    assert grade(course, tmp_path / "subs2", GradeOptions(out=tmp_path / "out2", jobs=1)).results[0].score == 5
+
+
+def test_killed_run_resumes_without_half_files(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    course_root = make_course(tmp_path)
+    slow = SOLUTION_TOY.replace('"""Double things."""', '"""Double things."""\nimport time\ntime.sleep(0.3)')
+    for i in range(12):
+        submission(tmp_path / "subs" / f"s{i:02d}", toy=slow)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-c", "from autograder.cli import main; main()", "grade", "subs", "--out", "out",
+           "--quiet", "--jobs", "2"]
+    proc = subprocess.Popen(cmd, cwd=course_root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(out.glob("s*.json"))) < 2:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    first = sorted(p.stem for p in out.glob("s*.json"))
+    assert 2 <= len(first) < 12, first
+    for p in out.glob("s*.json"):
+        json.loads(p.read_text())  # every file present is whole
+    again = subprocess.run(cmd, cwd=course_root, capture_output=True, text=True)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"{len(first)} from an earlier run" in again.stdout
+    assert sorted(p.stem for p in out.glob("s*.json")) == [f"s{i:02d}" for i in range(12)]
+    assert not [p for p in out.iterdir() if p.name.startswith(".")], "temp files left behind"
+    assert all(load(out, f"s{i:02d}")["score"] == 5 for i in range(12))
+    cgroups = Path("/sys/fs/cgroup/memory")
+    stale = [p.name for p in cgroups.glob("autograder-*") if not Path(f"/proc/{p.name[11:]}").exists()] \
+        if cgroups.is_dir() else []
+    assert not stale, f"cgroups of killed runs were not swept: {stale}"
