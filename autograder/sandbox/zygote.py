@@ -355,6 +355,8 @@ def main() -> None:
                     time.sleep(0.005)
             except ChildProcessError:
                 break
+        for controller in cfg.get("cgroups", ()):  # the per-run parent; workers' own dirs are gone
+            limits.remove(limits.parent_dir(zygote.cgroup_parent, controller))
 
 
 if __name__ == "__main__":

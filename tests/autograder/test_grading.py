@@ -122,6 +122,10 @@ def test_cli_grade_prints_summary(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "toy: 1 students" in result.output and "double" in result.output
     assert (course_root / "out" / "alice.json").exists()
+    cgroups = Path("/sys/fs/cgroup/memory")
+    leftover = [p.name for p in cgroups.glob("autograder-*") if not Path(f"/proc/{p.name[11:]}").exists()] \
+        if cgroups.is_dir() else []
+    assert not leftover, f"a finished run left cgroups behind: {leftover}"
 
 
 def test_cli_unknown_assignment_is_a_usage_error(tmp_path: Path) -> None:
@@ -174,6 +178,10 @@ def test_killed_run_resumes_without_half_files(tmp_path: Path) -> None:
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    cgroups = Path("/sys/fs/cgroup/memory")
+    time.sleep(0.2)
+    left_by_kill = [p.name for p in cgroups.glob("autograder-*") if not Path(f"/proc/{p.name[11:]}").exists()] \
+        if cgroups.is_dir() else []
     first = sorted(p.stem for p in out.glob("s*.json"))
     assert 2 <= len(first) < 12, first
     for p in out.glob("s*.json"):
@@ -184,7 +192,5 @@ def test_killed_run_resumes_without_half_files(tmp_path: Path) -> None:
     assert sorted(p.stem for p in out.glob("s*.json")) == [f"s{i:02d}" for i in range(12)]
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "temp files left behind"
     assert all(load(out, f"s{i:02d}")["score"] == 5 for i in range(12))
-    cgroups = Path("/sys/fs/cgroup/memory")
-    stale = [p.name for p in cgroups.glob("autograder-*") if not Path(f"/proc/{p.name[11:]}").exists()] \
-        if cgroups.is_dir() else []
-    assert not stale, f"cgroups of killed runs were not swept: {stale}"
+    stale = [name for name in left_by_kill if (cgroups / name).exists()]
+    assert not stale, f"cgroups of the killed run were not swept: {stale}"
