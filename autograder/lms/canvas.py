@@ -66,11 +66,7 @@ def canvas_rows(found: Match, roster: Roster, *, title: str, canvas_assignment_i
     rows = [[*fixed, assignment_column(title, canvas_assignment_id)]]
     if points_possible is not None:
         rows.append([POINTS_POSSIBLE, *([""] * (len(fixed) - 1)), format_points(points_possible)])
-    students: list[tuple[RosterEntry, float]] = [(e, r.score) for e, r in found.pairs]
-    if missing == "zero":
-        students += [(e, 0.0) for e in found.no_result]
-    elif missing != "skip":
-        raise ExportError(f"--missing must be 'skip' or 'zero', got {missing!r}")
+    students = [(e, r.score if r is not None else 0.0) for e, r in found.exported(missing)]
     _check_roster(roster, [e for e, _ in students])
     for entry, score in sorted(students, key=lambda pair: pair[0].row):
         sis_cells = [entry.get("sis_user_id"), entry.get("sis_login_id")] if sis else []
@@ -134,11 +130,7 @@ def plan_upload(results: list[StudentResult], roster: Roster, *, comments: bool 
                 strict: bool = False) -> tuple[list[PlannedGrade], Match]:
     """The grades to post, one per matched student (plus zeros for missing ones with missing='zero')."""
     found = match(roster, results, strict=strict)
-    students: list[tuple[RosterEntry, StudentResult | None]] = list(found.pairs)
-    if missing == "zero":
-        students += [(e, None) for e in found.no_result]
-    elif missing != "skip":
-        raise ExportError(f"--missing must be 'skip' or 'zero', got {missing!r}")
+    students = found.exported(missing)
     _check_roster(roster, [e for e, _ in students])
     plan = []
     for entry, result in students:

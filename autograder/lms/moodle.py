@@ -17,7 +17,7 @@ from ..results_io import StudentResult
 from . import format_points, write_csv_atomic
 from .errors import ExportError
 from .feedback import summary_text
-from .roster import ExportReport, Roster, RosterEntry, match
+from .roster import ExportReport, Roster, match
 
 # identity choice -> (roster column, header as in Moodle's grade export)
 IDENTITIES = {"email": ("email", "Email address"), "username": ("username", "Username"),
@@ -37,11 +37,7 @@ def moodle_rows(results: list[StudentResult], roster: Roster, *, identity: str =
     why = f" (chosen with --identity {identity})"
     roster.require([column], why=why)
     found = match(roster, results, strict=strict)
-    students: list[tuple[RosterEntry, StudentResult | None]] = list(found.pairs)
-    if missing == "zero":
-        students += [(e, None) for e in found.no_result]
-    elif missing != "skip":
-        raise ExportError(f"--missing must be 'skip' or 'zero', got {missing!r}")
+    students = found.exported(missing)
     roster.require_values([e for e, _ in students], [column], why=why)
     questions: list[tuple[str, str]] = []
     if per_question:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from ..results_io import StudentResult
-from .errors import RosterError, UnmatchedStudentsError
+from .errors import ExportError, RosterError, UnmatchedStudentsError
 
 KNOWN = ("student", "name", "canvas_id", "sis_user_id", "sis_login_id", "section", "email", "username", "idnumber")
 IDENTITIES = ("canvas_id", "sis_user_id", "sis_login_id", "email", "username", "idnumber")
@@ -145,6 +145,15 @@ class Match:
     @property
     def complete(self) -> bool:
         return not self.not_on_roster and not self.no_result
+
+    def exported(self, missing: str) -> list[tuple[RosterEntry, StudentResult | None]]:
+        """The students an export writes: matched ones, plus roster-only ones (as None) with 'zero'."""
+        students: list[tuple[RosterEntry, StudentResult | None]] = list(self.pairs)
+        if missing == "zero":
+            students += [(e, None) for e in self.no_result]
+        elif missing != "skip":
+            raise ExportError(f"--missing must be 'skip' or 'zero', got {missing!r}")
+        return students
 
     def summary_lines(self) -> list[str]:
         lines = [f"matched {len(self.pairs)} students"]
