@@ -241,14 +241,7 @@ class RemoteProvider:
     def _stop(self, worker: _Worker) -> None:
         """Kill the worker and everything it started; wait for the supervisor's confirmation."""
         self._drain(worker)
-        worker.kill()
-        deadline = time.monotonic() + EXIT_REPORT_TIMEOUT
-        while worker.exit is None and time.monotonic() < deadline:
-            ready, _, _ = select.select([worker.control, worker.out], [], [], max(0.0, deadline - time.monotonic()))
-            if worker.out in ready:
-                self._drain(worker)
-            if worker.control in ready:
-                worker.read_control()
+        self._kill_and_wait(worker)
         self._drain(worker)
         worker.close()
 
