@@ -17,7 +17,7 @@ import pytest
 
 from . import context
 from .direct import DirectProvider
-from .errors import GradekitError, StudentCodeError, StudentTimeout, cause_of
+from .errors import GradekitError, StudentTimeout, cause_of
 from .scoring import Outcome, score
 from .spec import AssignmentSpec, load_spec
 
@@ -338,9 +338,6 @@ def _record(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestR
         outcome = Outcome(passed=False, cause=cause, message=message, **base)
         if cause == "timeout":
             session.timed_out.add((who, qid))
-        if isinstance(exc, (GradekitError, StudentCodeError)) or cause in ("not_implemented", "exception"):
-            # a short, clear line instead of a traceback through the kit
-            report.longrepr = f"[{qid}] {message}"
         report.gk_cause = cause  # type: ignore[attr-defined]
     session.outcomes.append(outcome)
 
