@@ -13,6 +13,7 @@ import os
 import signal
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -67,8 +68,6 @@ def choose_assignment(course: CourseDir, subs: list[Submission], name: str | Non
         if sub.path.is_dir():
             names |= {p.name for p in sub.path.rglob("*.py")}
         elif sub.path.suffix.lower() == ".zip":
-            import zipfile
-
             try:
                 with zipfile.ZipFile(sub.path) as z:
                     names |= {Path(n).name for n in z.namelist()}
@@ -188,21 +187,13 @@ def _run_all(course: CourseDir, assignment: Assignment, sandbox: object, referen
             os.set_blocking(read_end, False)
             running[pid] = _Running(batch, read_end)
         for pid, run in list(running.items()):
-            for student in run.poll():
-                result = _done(out / f"{student}.json", assignment.name)
-                if result is not None:
-                    run.reported.add(student)
-                    yield result
+            yield from run.collect(out, assignment.name)
             waited, status = os.waitpid(pid, os.WNOHANG)
             if waited == 0:
                 if time.monotonic() - run.last_progress > RUNNER_DEADLINE:
                     os.kill(pid, signal.SIGKILL)
                 continue
-            for student in run.poll():  # lines written just before exiting
-                result = _done(out / f"{student}.json", assignment.name)
-                if result is not None:
-                    run.reported.add(student)
-                    yield result
+            yield from run.collect(out, assignment.name)  # lines written just before exiting
             os.close(run.fd)
             del running[pid]
             for sub in run.batch:
@@ -238,6 +229,14 @@ class _Running:
         if lines:
             self.last_progress = time.monotonic()
         return [line.decode() for line in lines if line]
+
+    def collect(self, out: Path, assignment: str) -> Iterator[Result]:
+        """The results of the students this runner has reported done since the last call."""
+        for student in self.poll():
+            result = _done(out / f"{student}.json", assignment)
+            if result is not None:
+                self.reported.add(student)
+                yield result
 
 
 def _describe_status(status: int) -> str:
