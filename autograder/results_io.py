@@ -101,15 +101,18 @@ def from_dict(data: dict[str, Any], source: str = "<result>") -> Result:
     )
 
 
-def read_result(path: Path) -> StudentResult:
-    path = Path(path)
+def _load_json(path: Path) -> Any:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ResultsError(f"{path}: cannot read the result file: {exc.strerror}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ResultsError(f"{path}: not valid JSON ({exc}); regrade this student or remove the file") from None
-    return from_dict(data, str(path))
+
+
+def read_result(path: Path) -> StudentResult:
+    path = Path(path)
+    return from_dict(_load_json(path), str(path))
 
 
 def read_results(folder: Path, *, assignment: str | None = None) -> list[StudentResult]:
@@ -122,12 +125,7 @@ def read_results(folder: Path, *, assignment: str | None = None) -> list[Student
     for path in sorted(folder.glob("*.json")):
         if path.name.startswith(".") or not path.is_file():
             continue
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ResultsError(f"{path}: cannot read the result file: {exc.strerror}") from None
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ResultsError(f"{path}: not valid JSON ({exc}); regrade this student or remove the file") from None
+        data = _load_json(path)
         if not is_result(data):
             continue
         result = from_dict(data, str(path))
@@ -156,5 +154,5 @@ def check_results(results: Iterable[StudentResult], where: str, assignment: str 
     return results
 
 
-__all__ = ["TestRecord", "QuestionRecord", "StudentResult", "from_dict", "read_result", "read_results",
+__all__ = ["StudentResult", "from_dict", "read_result", "read_results",
            "check_results", "is_result"]
