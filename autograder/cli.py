@@ -112,12 +112,6 @@ def grade(submissions: Path, assignment: str | None, out: Path, jobs: int, regra
         sys.exit(1)
 
 
-def _register_optional() -> None:
-    try:
-        from .cli_lms import register
-    except ImportError:  # the LMS commands are not installed in this build
-        return
-    register(main)
+from .cli_lms import register  # noqa: E402 - the LMS commands attach to `main`
 
-
-_register_optional()
+register(main)
