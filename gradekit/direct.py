@@ -7,16 +7,21 @@ locally and at grading time (except for the hidden tests and the time limits).
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import itertools
 import operator
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from . import codec
 from .errors import BadReturnValue, StudentImportError, describe_import_error, tag_student
-from .handles import Handle
+from .handles import LIBRARIES, Handle
 
 
 def _copy_in(value: Any) -> Any:
@@ -72,6 +77,16 @@ class DirectHandle(Handle):
             other = _copy_in(operands[1])
             pair = (obj, other) if operation == "binop" else (other, obj)
             return _copy_out(_student(fn, *pair))
+        if operation == "getitem":
+            return _copy_out(_student(operator.getitem, obj, _copy_in(operands[0])))
+        if operation == "len":
+            return _copy_out(_student(len, obj))
+        if operation == "iter":
+            limit = int(operands[0])
+            items = _student(lambda: list(itertools.islice(iter(obj), limit + 1)))
+            if len(items) > limit:
+                raise BadReturnValue(f"iterating a {self._gk_type} object gave more than {limit} items")
+            return _copy_out(items)
         raise ValueError(f"unknown operation {operation!r}")
 
 
@@ -91,6 +106,7 @@ class DirectProvider:
         self.modules = modules
         self.prefix = prefix  # a non-empty prefix keeps references apart from student modules
         self._loaded: dict[str, Any] = {}
+        self._staged: list[str] = []
         self._saved = {name: sys.modules.pop(name) for name in modules if not prefix and name in sys.modules}
         if not prefix:
             sys.path.insert(0, str(self.folder))
@@ -121,10 +137,26 @@ class DirectProvider:
             return StudentImportError(name, describe_import_error(exc))
         return DirectHandle(module, "module")
 
+    def library(self, name: str) -> Any:
+        """A library module (torch) as the student's code sees it, for tests to build objects with."""
+        if name not in LIBRARIES:
+            raise AttributeError(f"tests may only reach the libraries {', '.join(LIBRARIES)}")
+        return DirectHandle(importlib.import_module(name), "module")
+
+    def stage(self, files: list[tuple[str, bytes]]) -> str:
+        """Write `files` (relative path, content), in this order, into a new folder; return its path."""
+        folder = tempfile.mkdtemp(prefix="gradekit-staged-")
+        self._staged.append(folder)
+        write_staged(folder, files)
+        return folder
+
     def set_time_limit(self, seconds: float) -> None:
         """Direct calls have no time limit: students interrupt their own runs."""
 
     def close(self) -> None:
+        for folder in self._staged:
+            shutil.rmtree(folder, ignore_errors=True)
+        self._staged.clear()
         for name in self.modules:
             sys.modules.pop(f"{self.prefix}{name}", None)
         if not self.prefix:
@@ -133,3 +165,30 @@ class DirectProvider:
                 sys.path.remove(str(self.folder))
             except ValueError:
                 pass
+
+
+STAGE_MAX_BYTES = 64 << 20
+
+
+def write_staged(folder: str, files: list[tuple[str, bytes]]) -> None:
+    """Create `files` below `folder` in the given order (the order a directory listing may show).
+
+    Paths are relative, '/'-separated, without '..'; nothing outside `folder` is ever written. Used
+    by the direct provider and by the grader's worker, so both stage data the same way.
+    """
+    total = 0
+    for rel, data in files:
+        parts = rel.split("/")
+        if not rel or rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            raise ValueError(f"cannot stage {rel!r}: use a relative path without '..'")
+        total += len(data)
+        if total > STAGE_MAX_BYTES:
+            raise ValueError(f"staged files exceed {STAGE_MAX_BYTES >> 20} MiB")
+        path = folder
+        for part in parts[:-1]:
+            path = f"{path}/{part}"
+            if not os.path.isdir(path):
+                os.mkdir(path, 0o755)
+        fd = os.open(f"{path}/{parts[-1]}", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)

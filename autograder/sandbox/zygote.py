@@ -38,7 +38,8 @@ PRELOAD = ("numpy", "torch", "math", "statistics", "random", "collections", "ite
            "operator", "copy", "dataclasses", "typing", "json", "re", "decimal", "fractions", "heapq",
            "bisect", "string", "textwrap", "abc", "enum", "numbers", "time", "warnings", "contextlib",
            "traceback", "linecache", "inspect", "importlib.util", "unittest", "numpy.linalg", "numpy.random",
-           "torch.nn", "torch.nn.functional", "torch.optim", "torch.autograd")
+           "torch.nn", "torch.nn.functional", "torch.optim", "torch.autograd", "torch.utils.data",
+           "torch._dynamo")  # torch.optim's first step imports torch._dynamo: about 1 s per worker otherwise
 
 
 def preload() -> None:
