@@ -104,9 +104,3 @@ class InceptionBottleneck(nn.Module):
         return torch.cat([self.branch1(x), self.branch3(x), self.branch5(x), self.branch_pool(x)], dim=1)
         # END SOLUTION
 
-
-def count_parameters(model: nn.Module) -> int:
-    """The number of trainable parameters (those with requires_grad) of `model`, an int."""
-    # BEGIN SOLUTION
-    return int(sum(p.numel() for p in model.parameters() if p.requires_grad))
-    # END SOLUTION
