@@ -35,8 +35,21 @@ class TestRun:
 class _Host:
     """Hands the prepared session to gradekit's plugin before it would build its own."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, questions: frozenset[str] | None = None) -> None:
         self.session = session
+        self.questions = questions
+
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        """Keep only the tests of the chosen questions (all when none were chosen)."""
+        if self.questions is None:
+            return
+        keep, drop = [], []
+        for item in items:
+            marker = item.get_closest_marker("question")
+            (keep if marker is not None and marker.args and marker.args[0] in self.questions else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -62,8 +75,12 @@ def run_tests(
     public: bool = True,
     select: str | None = None,
     batch: Batch | None = None,
+    questions: frozenset[str] | None = None,
 ) -> TestRun:
-    """Run the public and/or hidden tests against `student` (or every student of `batch`)."""
+    """Run the public and/or hidden tests against `student` (or every student of `batch`).
+
+    `questions` limits the run to those questions' tests (the mutant bank runs only what a bug touches).
+    """
     name = assignment.name
     session = Session(spec=assignment.spec, student=student, reference=reference, student_id=student_id,
                       summary=False, batch=batch)
@@ -73,7 +90,7 @@ def run_tests(
     args += ["-q", "-p", "no:cacheprovider", "--import-mode=importlib", f"--rootdir={root}", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     if select:
         args += ["-k", select]
-    code = pytest.main(args, plugins=[_Host(session)])
+    code = pytest.main(args, plugins=[_Host(session, questions)])
     if code in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         raise TestsBroken(f"pytest could not run the tests of {name} (exit code {int(code)})")
     return TestRun(tuple(session.outcomes), int(code))
@@ -138,13 +155,15 @@ class DirectBatch:
         self.outcomes[student_id] = outcomes
 
 
-def run_inprocess_batch(course: CourseDir, assignment: Assignment, folders: dict[str, Path]) -> dict[str, list[Outcome]]:
+def run_inprocess_batch(course: CourseDir, assignment: Assignment, folders: dict[str, Path], *,
+                        public: bool = True, questions: frozenset[str] | None = None) -> dict[str, list[Outcome]]:
     """All tests of all submissions in one process and one pytest session: the in-process limit."""
     batch = DirectBatch(folders, assignment.spec.modules)
     reference = reference_provider(course, assignment)
     try:
         with _silenced():
-            run_tests(course, assignment, None, student_id="", reference=reference, batch=batch)
+            run_tests(course, assignment, None, student_id="", reference=reference, batch=batch, public=public,
+                      questions=questions)
     finally:
         reference.close()
     return batch.outcomes

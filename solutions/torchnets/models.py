@@ -73,7 +73,8 @@ class InceptionNaive(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # BEGIN SOLUTION
-        return torch.cat([self.branch1(x), self.branch3(x), self.branch5(x), self.branch_pool(x)], dim=1)
+        branches = [self.branch1(x), self.branch3(x), self.branch5(x), self.branch_pool(x)]
+        return torch.cat(branches, dim=1)
         # END SOLUTION
 
 

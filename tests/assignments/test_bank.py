@@ -3,6 +3,10 @@
 Each entry of `assignments/<name>/mutants.yaml` replaces one piece of text in the reference
 solution. A `bug` must lose points on the hidden tests of its question; an `alternative` (a correct
 but different implementation) must keep full marks everywhere.
+
+Assignments in BATCHED train networks in their tests: running pytest once per mutant would cost
+minutes, so their bank runs in one pytest session per question (the bugs of that question, hidden
+tests of that question only) plus one for all alternatives (every test), each mutant as a student.
 """
 
 from __future__ import annotations
@@ -17,16 +21,19 @@ import yaml
 
 from autograder.layout import CourseDir
 from autograder.results import build_result
-from autograder.runner import run_inprocess
+from autograder.runner import run_inprocess, run_inprocess_batch
 
 ROOT = Path(__file__).resolve().parents[2]
 COURSE = CourseDir(ROOT)
 NAMES = COURSE.assignment_names()
+BATCHED = ("torchnets",)
 
 
-def _mutants(kind: str) -> list:
+def _mutants(kind: str, batched: bool = False) -> list:
     cases = []
     for name in NAMES:
+        if (name in BATCHED) != batched:
+            continue
         path = COURSE.mutants_file(name)
         entries = yaml.safe_load(path.read_text()) if path.exists() else []
         for entry in entries or []:
@@ -42,7 +49,7 @@ def _grade(name: str, folder: Path, student: str = "bank", **kw):
 
 
 def _apply(name: str, entry: dict, tmp: Path) -> Path:
-    folder = tmp / "submission"
+    folder = tmp / f"submission-{entry['kind']}-{entry['question']}-{entry['name']}"
     shutil.copytree(COURSE.solutions_dir(name), folder, ignore=shutil.ignore_patterns("__pycache__"))
     target = folder / entry["file"]
     source = target.read_text()
@@ -64,8 +71,15 @@ def test_reference_scores_full_marks(name: str) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_reference_full_marks_for_other_students(name: str) -> None:
     """Randomized hidden inputs differ per student; the reference passes every variant."""
-    for student in ("alice", "bob", "s1234567"):
-        _, result = _grade(name, COURSE.solutions_dir(name), student=student, public=False)
+    students = ("alice", "bob", "s1234567")
+    spec = COURSE.assignment(name).spec
+    if name in BATCHED:
+        outcomes = run_inprocess_batch(COURSE, COURSE.assignment(name), {s: COURSE.solutions_dir(name) for s in students},
+                                       public=False)
+        results = [build_result(spec, s, outcomes[s]) for s in students]
+    else:
+        results = [_grade(name, COURSE.solutions_dir(name), student=s, public=False)[1] for s in students]
+    for result in results:
         assert result.score == result.max_score, [t for q in result.questions for t in q.tests if not t.passed]
 
 
@@ -79,15 +93,32 @@ def test_released_stubs_score_zero(name: str) -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_each_question_has_five_bugs(name: str) -> None:
-    counts = Counter(p.values[1]["question"] for p in _mutants("bug") if p.values[0] == name)
+    counts = Counter(p.values[1]["question"] for p in _mutants("bug", name in BATCHED) if p.values[0] == name)
     for q in COURSE.assignment(name).spec.questions:
         assert counts[q.id] >= 5, f"{name}/{q.id} has only {counts[q.id]} plausible bugs in mutants.yaml"
 
 
-@pytest.mark.parametrize(("name", "entry"), _mutants("bug"))
-def test_bug_loses_points_on_hidden_tests(name: str, entry: dict, tmp_path: Path) -> None:
-    spec, result = _grade(name, _apply(name, entry, tmp_path), public=False)
+@pytest.fixture(scope="module")
+def batched_bank(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """(assignment, kind, mutant name) -> Result, for BATCHED assignments, in a few pytest sessions."""
+    results = {}
+    for name in BATCHED:
+        assignment = COURSE.assignment(name)
+        tmp = tmp_path_factory.mktemp(f"bank-{name}")
+        bugs = [p.values[1] for p in _mutants("bug", batched=True) if p.values[0] == name]
+        runs = [(frozenset({q}), False, [e for e in bugs if e["question"] == q]) for q in sorted({e["question"] for e in bugs})]
+        runs.append((None, True, [p.values[1] for p in _mutants("alternative", batched=True) if p.values[0] == name]))
+        for questions, public, entries in runs:
+            folders = {f"m{i}": _apply(name, e, tmp) for i, e in enumerate(entries)}
+            outcomes = run_inprocess_batch(COURSE, assignment, folders, public=public, questions=questions)
+            for sid, e in zip(folders, entries):
+                results[(name, e["kind"], e["name"])] = build_result(assignment.spec, sid, outcomes[sid])
+    return results
+
+
+def _check_bug(entry: dict, result) -> None:
     q = result.question(entry["question"])
+    assert q.tests, f"no test of {q.id} ran for mutant {entry['name']}"
     assert q.score < q.max_score, f"mutant {entry['name']} keeps full marks on the hidden tests of {q.id}"
     for t in q.tests:
         if not t.passed:
@@ -95,8 +126,27 @@ def test_bug_loses_points_on_hidden_tests(name: str, entry: dict, tmp_path: Path
             assert not re.search(r"(expected|received) -?\d", t.message), f"hidden message leaks values: {t.message}"
 
 
-@pytest.mark.parametrize(("name", "entry"), _mutants("alternative"))
-def test_correct_alternative_keeps_full_marks(name: str, entry: dict, tmp_path: Path) -> None:
-    spec, result = _grade(name, _apply(name, entry, tmp_path))
+def _check_alternative(entry: dict, result) -> None:
     failed = [(t.name, t.message) for q in result.questions for t in q.tests if not t.passed]
     assert not failed, f"alternative {entry['name']} loses points: {failed}"
+    assert result.score == result.max_score
+
+
+@pytest.mark.parametrize(("name", "entry"), _mutants("bug"))
+def test_bug_loses_points_on_hidden_tests(name: str, entry: dict, tmp_path: Path) -> None:
+    _check_bug(entry, _grade(name, _apply(name, entry, tmp_path), public=False)[1])
+
+
+@pytest.mark.parametrize(("name", "entry"), _mutants("alternative"))
+def test_correct_alternative_keeps_full_marks(name: str, entry: dict, tmp_path: Path) -> None:
+    _check_alternative(entry, _grade(name, _apply(name, entry, tmp_path))[1])
+
+
+@pytest.mark.parametrize(("name", "entry"), _mutants("bug", batched=True))
+def test_batched_bug_loses_points_on_hidden_tests(name: str, entry: dict, batched_bank: dict) -> None:
+    _check_bug(entry, batched_bank[(name, "bug", entry["name"])])
+
+
+@pytest.mark.parametrize(("name", "entry"), _mutants("alternative", batched=True))
+def test_batched_alternative_keeps_full_marks(name: str, entry: dict, batched_bank: dict) -> None:
+    _check_alternative(entry, batched_bank[(name, "alternative", entry["name"])])

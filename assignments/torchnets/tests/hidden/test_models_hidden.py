@@ -62,13 +62,13 @@ def test_alexnet_options(student):
 
 def _sizes(rng, kind: str) -> tuple[int, ...]:
     n = 3 if kind == "naive" else 6
-    return tuple(int(v) for v in rng.integers(1, 5, size=n))
+    return tuple(int(v) for v in rng.choice(range(1, 9), size=n, replace=False))  # distinct: swaps show
 
 
 @pytest.mark.question("inception", weight=2)
 @pytest.mark.parametrize("kind", ["naive", "bottleneck"])
 def test_inception_with_your_sizes_and_weights(student, reference, rng, seed, kind):
-    in_ch = int(rng.integers(2, 6))
+    in_ch = int(rng.integers(9, 12))  # apart from the branch sizes
     sizes = _sizes(rng, kind)
     name = "InceptionNaive" if kind == "naive" else "InceptionBottleneck"
     ref = getattr(reference.models, name)(in_ch, *sizes)
