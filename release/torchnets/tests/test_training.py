@@ -77,19 +77,23 @@ def test_evaluate_changes_nothing(student):
 
 @pytest.mark.question("memorization")
 def test_memorize_learns_random_labels(student):
+    """The graded protocol: 128 random images and labels, 20 epochs, 75% (chance: 10%), best of 3 seeds."""
     g = torch.Generator().manual_seed(5)
-    images = torch.rand(64, 1, 28, 28, generator=g)
-    labels = torch.randint(0, 10, (64,), generator=g)
-    out = student.training.memorize(images, labels, epochs=20, seed=0)
-    checks.check_equal(sorted(out), ["accuracy", "loss", "model"], name="keys of memorize's result")
-    checks.check_int(len(out["loss"]), 20, name="len(result['loss'])")
-    checks.check_int(len(out["accuracy"]), 20, name="len(result['accuracy'])")
-    model = out["model"]
-    model.eval()
-    predictions = model(images).argmax(1)
-    checks.check_true(float((predictions == labels).double().mean()) >= 0.9,
-                      name="the returned model's accuracy on the training images (eval mode) >= 0.9",
-                      hint="see the README's recommended network and optimizer")
+    images = torch.rand(128, 1, 28, 28, generator=g)
+    labels = torch.randint(0, 10, (128,), generator=g)
+    best = 0.0
+    for seed in range(3):
+        out = student.training.memorize(images, labels, epochs=20, seed=seed)
+        checks.check_equal(sorted(out), ["accuracy", "loss", "model"], name="keys of memorize's result")
+        checks.check_int(len(out["loss"]), 20, name="len(result['loss'])")
+        checks.check_int(len(out["accuracy"]), 20, name="len(result['accuracy'])")
+        model = out["model"]
+        model.eval()
+        best = max(best, float((model(images).argmax(1) == labels).double().mean()))
+        if best >= 0.75:
+            break
+    checks.check_true(best >= 0.75, name="the returned model's accuracy on the training images (eval mode) >= 0.75",
+                      hint="keep images and labels paired; see the README's recommended network and optimizer")
 
 
 @pytest.mark.question("five_crop_eval")
