@@ -136,3 +136,32 @@ def test_timeout_says_later_failures_come_from_it(student) -> None:
         model(torch.zeros(1, 2))
     assert cause_of(info.value) == "timeout" and "nets.hang()" in str(info.value)
     assert tuple(p.library("torch").zeros(2).shape) == (2,)  # a fresh worker serves later tests
+
+
+def test_float32_training_agrees_bitwise_with_the_grader(student) -> None:
+    """The cause of float32 disagreements was the thread count: intra-op parallel reductions sum in a
+    different order. The worker runs one thread, and so do grading runners (and this test process,
+    tests/conftest.py): then a float32 epoch gives identical bits on both sides."""
+    assert torch.get_num_threads() == 1
+    p = student(nets=NETS)
+    th = p.library("torch")
+    assert th.get_num_threads() == 1
+
+    def net(t):
+        n = t.nn
+        return n.Sequential(n.Conv2d(1, 4, 3), n.BatchNorm2d(4), n.ReLU(), n.Flatten(), n.Linear(4 * 10 * 10, 10))
+
+    g = torch.Generator().manual_seed(0)
+    batches = [(torch.rand(8, 1, 12, 12, generator=g), torch.randint(0, 10, (8,), generator=g)) for _ in range(3)]
+    torch.manual_seed(0)
+    mine = net(torch)
+    theirs = net(th)
+    theirs.load_state_dict(mine.state_dict())
+    state = p.module("nets").step(theirs, batches, th.optim.Adam(theirs.parameters(), lr=1e-2), th.nn.CrossEntropyLoss())
+    opt = torch.optim.Adam(mine.parameters(), lr=1e-2)
+    for x, y in batches:
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(mine(x), y).backward()
+        opt.step()
+    for key, value in mine.state_dict().items():
+        assert torch.equal(state[key], value), key
