@@ -9,6 +9,10 @@ and prints the ratios. It also checks that the grader's scores equal the in-proc
 Machines here are shared and noisy: compare ratios from one run, not seconds across runs.
 
     python bench/bench_grade.py --n 200 --assignment backprop
+    python bench/bench_grade.py --n 24 --fresh-sample 3 --assignment torchnets
+
+It also reports the CPU seconds per submission of the whole grading process tree (the grader, its
+runners, the zygote, supervisors and workers), the figure that says what grading costs a course.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -63,6 +68,12 @@ def generate(course: CourseDir, name: str, n: int, dest: Path, seed: int = 0) ->
             path.write_text(path.read_text().replace(bug["replace"], bug["with"]))
 
 
+def _children_cpu() -> float:
+    """User + system CPU seconds of every finished descendant (each process tree is reaped up the chain)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=200)
@@ -78,12 +89,14 @@ def main() -> None:
         generate(course, args.assignment, args.n, subs)
 
         t0 = time.perf_counter()
+        cpu0 = _children_cpu()
         grade = subprocess.run(
             [sys.executable, "-c", "from autograder.cli import main; main()", "grade", str(subs), "--assignment",
              args.assignment, "--out", str(Path(tmp) / "grades"), "--quiet", "--jobs", str(args.jobs)],
             cwd=ROOT, capture_output=True, text=True,
         )
         grader_s = (time.perf_counter() - t0) / args.n
+        grader_cpu_s = (_children_cpu() - cpu0) / args.n  # grader, runners, zygote, supervisors, workers
         if grade.returncode != 0:
             sys.exit(f"autograder grade failed ({grade.returncode}):\n{grade.stdout}\n{grade.stderr}")
         grader_scores = {p.stem: json.loads(p.read_text())["score"] for p in (Path(tmp) / "grades").glob("s*.json")}
@@ -112,6 +125,7 @@ def main() -> None:
     figures = {
         "n": args.n, "assignment": args.assignment, "fresh_sample": len(sample),
         "grader_s_per_submission": round(grader_s, 4),
+        "grader_cpu_s_per_submission": round(grader_cpu_s, 4),
         "fresh_pytest_s_per_submission": round(fresh_s, 4),
         "inprocess_limit_s_per_submission": round(limit_s, 4),
         "grader_over_limit": round(grader_s / limit_s, 2),
@@ -120,6 +134,7 @@ def main() -> None:
     }
     print(f"{args.n} submissions of {args.assignment} (fresh pytest timed on {len(sample)} of them)")
     print(f"  autograder grade      {grader_s * 1000:8.1f} ms/submission")
+    print(f"  ... CPU, all processes {grader_cpu_s * 1000:7.1f} ms/submission (start-up included, shared by the n)")
     print(f"  fresh pytest each     {fresh_s * 1000:8.1f} ms/submission")
     print(f"  in-process limit      {limit_s * 1000:8.1f} ms/submission")
     print(f"  grader / limit        {grader_s / limit_s:8.2f}x   (target <= 2)")
