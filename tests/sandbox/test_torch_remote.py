@@ -60,7 +60,7 @@ def hang():
 
 def preloaded():
     import sys
-    return sorted(m for m in ("torch._dynamo", "torch.utils.data") if m in sys.modules)
+    return "torch._dynamo" in sys.modules  # no test or student code imported it in this worker
 """
 
 
@@ -173,4 +173,4 @@ def test_float32_training_agrees_bitwise_with_the_grader(student) -> None:
 
 def test_zygote_preloads_what_the_first_optimizer_step_imports(student) -> None:
     """torch.optim's first step imports torch._dynamo (about 1.2 s of CPU); the zygote pays it once."""
-    assert student(nets=NETS).module("nets").preloaded() == ["torch._dynamo", "torch.utils.data"]
+    assert student(nets=NETS).module("nets").preloaded() is True
