@@ -14,38 +14,48 @@ import torch
 from gradekit import checks
 
 
-def random_weights(state: dict, seed: int, scale: float = 1.0) -> dict[str, torch.Tensor]:
+def random_weights(shapes: dict[str, tuple[int, ...]], seed: int, scale: float = 1.0) -> dict[str, torch.Tensor]:
     """Weights like torch's default init (uniform, about 1/sqrt(fan_in)), per student, float16."""
     g = torch.Generator().manual_seed(seed % (2**63))
     out = {}
-    for name, value in state.items():
-        fan_in = value[0].numel() if value.dim() > 1 else max(1, value.numel())
+    for name, shape in shapes.items():
+        fan_in = max(1, int(torch.tensor(shape[1:]).prod())) if len(shape) > 1 else max(1, shape[0])
         bound = scale / fan_in ** 0.5
-        out[name] = ((torch.rand(value.shape, generator=g) * 2 - 1) * bound).half()
+        out[name] = ((torch.rand(shape, generator=g) * 2 - 1) * bound).half()
+    return out
+
+
+def alexnet_shapes(num_classes: int = 10) -> dict[str, tuple[int, ...]]:
+    """The parameter names and shapes the README specifies (checked against the reference in the project tests)."""
+    convs = {"conv_layer1.0": (96, 1, 4, 4), "conv_layer1.2": (96, 96, 3, 3), "conv_layer2.0": (256, 96, 5, 5),
+             "conv_layer3.0": (384, 256, 3, 3), "conv_layer3.2": (384, 384, 3, 3), "conv_layer3.4": (256, 384, 3, 3),
+             "fc_layer1.1": (800, 6400), "fc_layer1.3": (num_classes, 800)}
+    out = {}
+    for name, shape in convs.items():
+        out[f"{name}.weight"] = shape
+        out[f"{name}.bias"] = (shape[0],)
     return out
 
 
 @pytest.mark.question("alexnet_mnist", weight=3)
 def test_alexnet_logits_and_dropout_with_your_weights(student, reference, seed):
+    weights = random_weights(alexnet_shapes(), seed)
     ref = reference.models.AlexNetMNIST()
-    weights = random_weights(ref.state_dict(), seed)
     ref.load_state_dict(weights)
     model = student.models.AlexNetMNIST()
     model.load_state_dict(weights)
-    x = torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(seed % 1000))
+    x = torch.rand(2, 1, 28, 28, generator=torch.Generator().manual_seed(seed % 1000))
     model.eval()
     ref.eval()
-    expected = ref(x)
-    checks.check_array(model(x), expected, name="AlexNetMNIST logits in eval mode (your weights)",
-                       hint="no softmax; flatten from dimension 1; layers in the README's order")
-    checks.check_array(model(x), expected, name="AlexNetMNIST logits in eval mode, called again (no dropout in eval mode)")
+    checks.check_array(model(x), ref(x), name="AlexNetMNIST logits in eval mode (your weights)",
+                       hint="no softmax; flatten from dimension 1; no dropout in eval mode; layers in the README's order")
     model.train()
     ref.train()
     student.torch.manual_seed(seed % 1000)
-    received = model(x)
+    received = model(x[:1])
     with torch.random.fork_rng():
         torch.manual_seed(seed % 1000)
-        expected_train = ref(x)
+        expected_train = ref(x[:1])
     checks.check_array(received, expected_train, name="AlexNetMNIST logits in train mode (dropout, same random mask)",
                        hint="nn.Dropout(dropout) first in fc_layer1, active only in train mode")
 
@@ -55,9 +65,6 @@ def test_alexnet_options(student):
     model = student.models.AlexNetMNIST(num_classes=7, dropout=0.2)
     checks.check_close(model.fc_layer1[0].p, 0.2, name="dropout probability of AlexNetMNIST(dropout=0.2)")
     checks.check_int(model.fc_layer1[3].out_features, 7, name="outputs of AlexNetMNIST(num_classes=7)")
-    model.eval()
-    out = model(torch.zeros(2, 1, 28, 28))
-    checks.check_equal(tuple(out.shape), (2, 7), name="logits shape with num_classes=7")
 
 
 def _sizes(rng, kind: str) -> tuple[int, ...]:
@@ -80,7 +87,7 @@ def test_inception_with_your_sizes_and_weights(student, reference, rng, seed, ki
                        name=f"{name} parameter names and shapes")
     checks.check_int(sum(v.numel() for v in state.values()), sum(v.numel() for v in expected_state.values()),
                      name=f"{name} number of parameters")
-    weights = {k: v.float() for k, v in random_weights(expected_state, seed).items()}
+    weights = {k: v.float() for k, v in random_weights({k: tuple(v.shape) for k, v in expected_state.items()}, seed).items()}
     ref.load_state_dict(weights)
     block.load_state_dict(weights)
     h, w = (int(v) for v in rng.integers(3, 9, size=2))
