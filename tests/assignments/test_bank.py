@@ -150,3 +150,14 @@ def test_batched_bug_loses_points_on_hidden_tests(name: str, entry: dict, batche
 @pytest.mark.parametrize(("name", "entry"), _mutants("alternative", batched=True))
 def test_batched_alternative_keeps_full_marks(name: str, entry: dict, batched_bank: dict) -> None:
     _check_alternative(entry, batched_bank[(name, "alternative", entry["name"])])
+
+
+@pytest.mark.parametrize("name", BATCHED)
+def test_every_hidden_test_catches_a_bug(name: str, batched_bank: dict) -> None:
+    """A hidden test that no plausible bug fails proves nothing: each one must catch at least one."""
+    results = {key: r for key, r in batched_bank.items() if key[0] == name}
+    hidden = {t.name for (_, kind, _), r in results.items() if kind == "alternative"
+              for q in r.questions for t in q.tests if t.hidden}
+    caught = {t.name for (_, kind, _), r in results.items() if kind == "bug"
+              for q in r.questions for t in q.tests if t.hidden and not t.passed}
+    assert hidden and hidden <= caught, f"hidden tests no bug fails: {sorted(hidden - caught)}"
