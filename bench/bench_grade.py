@@ -10,6 +10,7 @@ Machines here are shared and noisy: compare ratios from one run, not seconds acr
 
     python bench/bench_grade.py --n 200 --assignment backprop
     python bench/bench_grade.py --n 24 --fresh-sample 3 --assignment torchnets
+    python bench/bench_grade.py --marginal          # per-student CPU of each assignment, start-up excluded
 
 It also reports the CPU seconds per submission of the whole grading process tree (the grader, its
 runners, the zygote, supervisors and workers), the figure that says what grading costs a course.
@@ -74,7 +75,41 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def grade_cpu(course: CourseDir, name: str, n: int, jobs: int) -> float:
+    """CPU seconds of the whole process tree of one `autograder grade` run over n generated submissions."""
+    with tempfile.TemporaryDirectory(prefix="bench-cpu-") as tmp:
+        subs = Path(tmp) / "submissions"
+        subs.mkdir()
+        generate(course, name, n, subs)
+        cpu0 = _children_cpu()
+        run = subprocess.run([sys.executable, "-c", "from autograder.cli import main; main()", "grade", str(subs),
+                              "--assignment", name, "--out", str(Path(tmp) / "grades"), "--quiet", "--jobs", str(jobs)],
+                             cwd=ROOT, capture_output=True, text=True)
+        if run.returncode != 0:
+            sys.exit(f"autograder grade failed ({run.returncode}):\n{run.stderr[-3000:]}")
+        return _children_cpu() - cpu0
+
+
+def marginal(names: list[str], small: int, large: int, jobs: int) -> None:
+    """Per-student CPU without the start-up: (CPU(large) - CPU(small)) / (large - small), per assignment."""
+    course = CourseDir(ROOT)
+    for name in names:
+        a, b = grade_cpu(course, name, small, jobs), grade_cpu(course, name, large, jobs)
+        per = (b - a) / (large - small)
+        print(f"{name:10s} CPU per student {per:6.2f} s   start-up {a - small * per:6.2f} s   ({small} and {large} submissions)")
+
+
 def main() -> None:
+    if "--marginal" in sys.argv:
+        parser = argparse.ArgumentParser(description="per-student CPU of autograder grade, start-up excluded")
+        parser.add_argument("--marginal", action="store_true")
+        parser.add_argument("--assignments", default="backprop,cnn,torchnets")
+        parser.add_argument("--small", type=int, default=2)
+        parser.add_argument("--large", type=int, default=10)
+        parser.add_argument("--jobs", type=int, default=2)
+        margs = parser.parse_args()
+        marginal(margs.assignments.split(","), margs.small, margs.large, margs.jobs)
+        return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--assignment", default="backprop")
