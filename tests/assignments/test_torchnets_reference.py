@@ -247,3 +247,19 @@ def test_five_crop_evaluation_averages_per_crop_logits() -> None:
         logits = training.five_crop_logits(model.eval(), x)
     assert loss == pytest.approx(nn.functional.cross_entropy(logits, torch.tensor([0, 3, 1])).item(), rel=1e-6)
     assert acc == float((logits.argmax(1) == torch.tensor([0, 3, 1])).double().mean())
+
+
+def test_readme_states_the_graded_protocol_and_limits() -> None:
+    """The memorization protocol and the time limits in the README are the ones the tests and yaml use."""
+    import yaml
+
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    hidden = (ROOT / "assignments" / "torchnets" / "tests" / "hidden" / "test_training_hidden.py").read_text()
+    n, epochs, tries, accuracy = re.search(
+        r"MEMORIZE_N, MEMORIZE_EPOCHS, MEMORIZE_TRIES, MEMORIZE_ACCURACY = (\d+), (\d+), (\d+), ([\d.]+)", hidden).groups()
+    assert f"N={n} images" in text and f"epochs={epochs}" in text and "up to three seeds" in text and tries == "3"
+    assert f"at least {round(float(accuracy) * 100)}% of the labels" in text
+    limits = {q["id"]: q["time_limit"] for q in yaml.safe_load((README.parent / "assignment.yaml").read_text())["questions"]}
+    assert (f"({limits['alexnet_mnist']} s for AlexNet, {limits['memorization']} s for `memorize`, "
+            f"{limits['inception']} s otherwise)") in text
+    assert {limits[q] for q in limits if q not in ("alexnet_mnist", "memorization")} == {limits["inception"]}
