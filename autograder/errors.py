@@ -8,7 +8,8 @@ Exit codes (`autograder.cli` maps `exit_code` and nothing else):
   0  done; every submission got a result
   1  done, but the grader failed for some submission (or an upload/strict match failed)
   2  could not run: bad options, no course or assignment, invalid input; nothing was written
-  3  the assignment's own tests are broken: fix the tests, not the submissions
+  3  the assignment's own tests are broken: fix the tests, not the submissions (TestsBroken; today it
+     is raised inside forked runners, which the pool reports as a grader failure, exit 1)
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ the kit never calls into the grader.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
 import pytest

@@ -9,7 +9,14 @@ import pytest
 
 from autograder.errors import ResultsError
 from autograder.store import from_dict, read_results
-from tests.exports.factory import result, write_results
+from tests.exports.factory import class_results, result, write_results
+
+
+@pytest.fixture
+def results_dir(tmp_path: Path) -> Path:
+    folder = write_results(tmp_path / "grades", class_results())
+    (folder / "grades.csv").write_text("student,total\nalice,15\n")
+    return folder
 
 
 def test_reads_every_result_sorted_and_skips_other_files(results_dir: Path) -> None:
