@@ -185,7 +185,7 @@ def _runner(course: CourseDir, assignment: Assignment, sandbox: object, referenc
             staged[sub.student] = stage(sub, spec.files, work / "students" / sub.student)
         except SubmissionError as exc:
             write_result(out / f"{sub.student}.json",
-                                   error_result(spec, sub.student, str(exc), protections=protections, graded_at=now()))
+                         error_result(spec, sub.student, str(exc), protections=protections, graded_at=now()))
             _tell(notify, sub.student)
     if not staged:
         return 0
