@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 import pytest
 
-from . import context
+from . import context, hooks
 from .direct import DirectProvider
 from .errors import GradekitError, StudentTimeout, cause_of
 from .scoring import Outcome, score
@@ -34,9 +34,8 @@ class Batch(Protocol):
     """Several students in one pytest session (the grader, the benchmark): collection happens once.
 
     Tests are parametrized by a session-scoped fixture, so pytest runs all of one student's tests,
-    then the next student's; `open` is called when a student starts, `close` when they are done,
-    and then the `pytest_gradekit_student_done` hook (see `gradekit.hooks`) carries that student's outcomes.
-    """
+    then the next student's: `open` when a student starts, `close` when done, then the hook
+    `pytest_gradekit_student_done` (gradekit.hooks) carries that student's outcomes."""
 
     student_ids: list[str]
 
@@ -78,8 +77,6 @@ class Student:
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    from . import hooks
-
     pluginmanager.add_hookspecs(hooks)
 
 
@@ -108,7 +105,10 @@ def _session_from_options(config: pytest.Config) -> Session | None:
     if option is None and not (root / "assignment.json").exists():
         return None  # installed but not an assignment run: stay inert
     assignment_dir = Path(option or root)
-    spec = load_spec(assignment_dir)
+    try:
+        spec = load_spec(assignment_dir)
+    except FileNotFoundError as exc:  # e.g. an assignments/<name> folder (yaml): the kit reads only json
+        raise pytest.UsageError(str(exc)) from None
     student_dir = Path(config.getoption("--gradekit-student-dir") or root)
     solutions = config.getoption("--gradekit-solutions")
     if solutions is None:
