@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autograder.layout import CourseDir
+from autograder.course import CourseDir
 from autograder.results import build_result
-from autograder.runner import run_inprocess, run_inprocess_batch
+from autograder.grading.inprocess import run_inprocess, run_inprocess_batch
 
 ROOT = Path(__file__).resolve().parents[2]
 COURSE = CourseDir(ROOT)
