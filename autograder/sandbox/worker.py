@@ -9,7 +9,8 @@ must not be 0). If a protection the sandbox requires is missing the worker refus
 Requests (JSON, see wire.py): {"op": "import", "name"} | {"op": "library", "name"} (a module of
 gradekit.handles.LIBRARIES, e.g. torch, for tests to build modules and optimizers here) |
 {"op": "stage", "files": [[relative path, base64]]} (data files a test writes into a fresh folder of
-the work dir; the reply is its path) | {"op": "apply", "target", "operation", "operands", "free"}. Replies: {"ok": value} | {"exc": {"mro", "message"}} | {"import_error": detail}
+the work dir; the reply is its path) | {"op": "apply", "target", "operation", "operands", "free"}.
+Replies: {"ok": value} | {"exc": {"mro", "message"}} | {"import_error": detail}
 | {"bad": why} | {"exit": code}. Values are gradekit.codec encodings; non-plain objects stay in the
 object table here and travel as references.
 """
