@@ -5,8 +5,9 @@ solution. A `bug` must lose points on the hidden tests of its question; an `alte
 but different implementation) must keep full marks everywhere.
 
 Assignments in BATCHED train networks in their tests: running pytest once per mutant would cost
-minutes, so their bank runs in one pytest session per question (the bugs of that question, hidden
-tests of that question only) plus one for all alternatives (every test), each mutant as a student.
+minutes, so their bank runs in one pytest session per question and kind, each mutant as a student:
+a question's bugs on its hidden tests, its alternatives on its public and hidden tests (a mutant
+changes one question's code; the other questions are the reference's).
 """
 
 from __future__ import annotations
@@ -105,9 +106,12 @@ def batched_bank(tmp_path_factory: pytest.TempPathFactory) -> dict:
     for name in BATCHED:
         assignment = COURSE.assignment(name)
         tmp = tmp_path_factory.mktemp(f"bank-{name}")
-        bugs = [p.values[1] for p in _mutants("bug", batched=True) if p.values[0] == name]
-        runs = [(frozenset({q}), False, [e for e in bugs if e["question"] == q]) for q in sorted({e["question"] for e in bugs})]
-        runs.append((None, True, [p.values[1] for p in _mutants("alternative", batched=True) if p.values[0] == name]))
+        entries_of = {kind: [p.values[1] for p in _mutants(kind, batched=True) if p.values[0] == name]
+                      for kind in ("bug", "alternative")}
+        runs = []
+        for kind, public in (("bug", False), ("alternative", True)):
+            for q in sorted({e["question"] for e in entries_of[kind]}):
+                runs.append((frozenset({q}), public, [e for e in entries_of[kind] if e["question"] == q]))
         for questions, public, entries in runs:
             folders = {f"m{i}": _apply(name, e, tmp) for i, e in enumerate(entries)}
             outcomes = run_inprocess_batch(COURSE, assignment, folders, public=public, questions=questions)
@@ -126,10 +130,13 @@ def _check_bug(entry: dict, result) -> None:
             assert not re.search(r"(expected|received) -?\d", t.message), f"hidden message leaks values: {t.message}"
 
 
-def _check_alternative(entry: dict, result) -> None:
+def _check_alternative(entry: dict, result, question_only: bool = False) -> None:
     failed = [(t.name, t.message) for q in result.questions for t in q.tests if not t.passed]
     assert not failed, f"alternative {entry['name']} loses points: {failed}"
-    assert result.score == result.max_score
+    q = result.question(entry["question"])
+    assert q.tests and q.score == q.max_score
+    if not question_only:
+        assert result.score == result.max_score
 
 
 @pytest.mark.parametrize(("name", "entry"), _mutants("bug"))
@@ -149,15 +156,15 @@ def test_batched_bug_loses_points_on_hidden_tests(name: str, entry: dict, batche
 
 @pytest.mark.parametrize(("name", "entry"), _mutants("alternative", batched=True))
 def test_batched_alternative_keeps_full_marks(name: str, entry: dict, batched_bank: dict) -> None:
-    _check_alternative(entry, batched_bank[(name, "alternative", entry["name"])])
+    _check_alternative(entry, batched_bank[(name, "alternative", entry["name"])], question_only=True)
 
 
 @pytest.mark.parametrize("name", BATCHED)
 def test_every_hidden_test_catches_a_bug(name: str, batched_bank: dict) -> None:
     """A hidden test that no plausible bug fails proves nothing: each one must catch at least one."""
     results = {key: r for key, r in batched_bank.items() if key[0] == name}
-    hidden = {t.name for (_, kind, _), r in results.items() if kind == "alternative"
-              for q in r.questions for t in q.tests if t.hidden}
+    hidden = {t.name for (_, kind, _), r in results.items() if kind == "bug"
+              for q in r.questions for t in q.tests if t.hidden}  # each question's bugs ran all its hidden tests
     caught = {t.name for (_, kind, _), r in results.items() if kind == "bug"
               for q in r.questions for t in q.tests if t.hidden and not t.passed}
     assert hidden and hidden <= caught, f"hidden tests no bug fails: {sorted(hidden - caught)}"
