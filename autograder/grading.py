@@ -10,10 +10,10 @@ reason; only a problem with the grader itself (its tests, its sandbox) is report
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import tempfile
 import time
-import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,10 +26,13 @@ from .layout import CourseDir
 from .model import Result
 from .results import build_result, error_result
 from .runner import TestsBroken, reference_provider, run_tests
-from .submissions import Staged, Submission, SubmissionError, discover, stage
+from .sandbox.limits import vm_size
+from .submissions import Staged, Submission, SubmissionError, discover, file_names, stage
 from .warm import warm_up
 
-RUNNER_DEADLINE = 600.0  # seconds for all tests of one student, on top of per-call limits
+RUNNER_DEADLINE = 600.0  # seconds a runner may go without finishing a student
+RUNNER_MEMORY = 3 << 30  # address space a runner may add to the grader's at fork (see docs/architecture.md)
+MAX_BATCH = 25
 
 
 class GradingError(RuntimeError):
@@ -44,6 +47,7 @@ class GradeOptions:
     regrade: bool = False
     unsafe: bool = False
     gradescope_results: Path | None = None
+    batch_size: int = 0  # students per runner (one pytest session); 0: chosen from the count and jobs
 
 
 @dataclass
@@ -56,6 +60,7 @@ class GradeReport:
     graded: list[str] = field(default_factory=list)  # graded in this run
     resumed: list[str] = field(default_factory=list)
     grader_errors: list[str] = field(default_factory=list)
+    skipped: tuple[str, ...] = ()  # entries of SUBMISSIONS that are not submissions (README.md, notes.txt)
     gradebook_run: int | None = None  # the run's id in <out>/gradebook.sqlite
 
 
@@ -63,16 +68,9 @@ def choose_assignment(course: CourseDir, subs: list[Submission], name: str | Non
     """The named assignment, or the only one whose file names the submissions use."""
     if name:
         return course.assignment(name)
-    names = set()
+    names: set[str] = set()
     for sub in subs:
-        if sub.path.is_dir():
-            names |= {p.name for p in sub.path.rglob("*.py")}
-        elif sub.path.suffix.lower() == ".zip":
-            try:
-                with zipfile.ZipFile(sub.path) as z:
-                    names |= {Path(n).name for n in z.namelist()}
-            except (zipfile.BadZipFile, OSError):
-                continue
+        names |= file_names(sub)
     matches = [a for a in course.assignments() if names & set(a.spec.files)]
     if len(matches) == 1:
         return matches[0]
@@ -85,7 +83,17 @@ def _now() -> str:
 
 
 def _done(path: Path, assignment: str) -> Result | None:
-    """A finished result from an earlier run, or None (missing, unreadable, other assignment)."""
+    """A finished result from an earlier run, or None (missing, unreadable, other assignment, or an
+    internal error: those are never final, so a plain re-run grades those students again)."""
+    try:
+        result = serialize.read_result(path)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return result if result.assignment == assignment and not result.internal_error else None
+
+
+def _written(path: Path, assignment: str) -> Result | None:
+    """The result a runner has just written (an internal error too), or None."""
     try:
         result = serialize.read_result(path)
     except (OSError, ValueError, KeyError, TypeError):
@@ -105,9 +113,10 @@ def grade(
     from .sandbox import IsolationUnavailable, Sandbox
 
     try:
-        subs = discover(submissions_dir)
+        found = discover(submissions_dir)
     except FileNotFoundError as exc:
         raise GradingError(str(exc)) from None
+    subs = list(found.submissions)
     assignment = choose_assignment(course, subs, options.assignment)
     out = Path(options.out)
     try:
@@ -122,7 +131,8 @@ def grade(
         except IsolationUnavailable as exc:
             raise GradingError(str(exc)) from None
         try:
-            report = GradeReport(assignment, out, tuple(sandbox.protections), sandbox.describe())
+            report = GradeReport(assignment, out, tuple(sandbox.protections), sandbox.describe(),
+                                 skipped=found.skipped)
             todo = []
             for sub in subs:
                 earlier = None if options.regrade else _done(out / f"{sub.student}.json", assignment.name)
@@ -158,18 +168,23 @@ def grade(
     return report
 
 
-def _batches(todo: list[Submission], jobs: int) -> list[list[Submission]]:
+def _batches(todo: list[Submission], jobs: int, size: int = 0) -> list[list[Submission]]:
     """Batches small enough to balance the cores, large enough to share a pytest session."""
-    size = max(1, min(25, -(-len(todo) // (jobs * 4))))
+    size = size or max(1, min(MAX_BATCH, -(-len(todo) // (jobs * 4))))
     return [todo[i:i + size] for i in range(0, len(todo), size)]
 
 
 def _run_all(course: CourseDir, assignment: Assignment, sandbox: object, reference: object,
              todo: list[Submission], work: Path, out: Path, options: GradeOptions,
              report: GradeReport) -> Iterator[Result]:
-    """Fork up to `jobs` runners, each grading a batch; yield each student's result as it lands."""
+    """Fork up to `jobs` runners, each grading a batch; yield each student's result as it lands.
+
+    When a runner dies before reporting every student of its batch (killed at the deadline, or by a
+    failure at its memory limit), each student it left is graded again alone in a fresh runner: a
+    runaway costs its classmates one retry, and only the runaway itself gets the internal error.
+    """
     jobs = options.jobs or os.cpu_count() or 1
-    queue = _batches(todo, jobs)
+    queue = _batches(todo, jobs, options.batch_size)
     running: dict[int, _Running] = {}
     while queue or running:
         while queue and len(running) < jobs:
@@ -192,17 +207,21 @@ def _run_all(course: CourseDir, assignment: Assignment, sandbox: object, referen
             if waited == 0:
                 if time.monotonic() - run.last_progress > RUNNER_DEADLINE:
                     os.kill(pid, signal.SIGKILL)
+                    run.why = f"no student finished within {RUNNER_DEADLINE:g} s"
                 continue
             yield from run.collect(out, assignment.name)  # lines written just before exiting
             os.close(run.fd)
             del running[pid]
-            for sub in run.batch:
-                if sub.student in run.reported:
-                    continue
-                why = _describe_status(status)
+            left = [sub for sub in run.batch if sub.student not in run.reported]
+            broken = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 3  # TestsBroken: a retry fails the same
+            if len(left) > 1 and not broken:  # the runaway is one of them: each is graded again alone
+                queue.extend([sub] for sub in left)
+                continue
+            for sub in left:
+                why = run.why or _describe_status(status)
                 report.grader_errors.append(f"{sub.student}: the grader's runner failed ({why})")
                 result = error_result(assignment.spec, sub.student, f"internal grader error ({why}); "
-                                      "this is not the student's fault: report it and regrade",
+                                      "this is not the student's fault: report it; the next run grades it again",
                                       cause="test_error", protections=report.protections, graded_at=_now())
                 serialize.write_result(out / f"{sub.student}.json", result)
                 yield result
@@ -215,6 +234,7 @@ class _Running:
     def __init__(self, batch: list[Submission], fd: int) -> None:
         self.batch = batch
         self.fd = fd
+        self.why = ""  # why the parent killed it
         self.reported: set[str] = set()
         self.buffer = b""
         self.last_progress = time.monotonic()
@@ -233,7 +253,7 @@ class _Running:
     def collect(self, out: Path, assignment: str) -> Iterator[Result]:
         """The results of the students this runner has reported done since the last call."""
         for student in self.poll():
-            result = _done(out / f"{student}.json", assignment)
+            result = _written(out / f"{student}.json", assignment)
             if result is not None:
                 self.reported.add(student)
                 yield result
@@ -264,17 +284,43 @@ class _SandboxBatch:
         return self.sandbox.provider(self.staged[student_id].folder, student_id=student_id)  # type: ignore[attr-defined]
 
     def close(self, student_id: str, provider: object, outcomes: list) -> None:
+        """File this student's result. Never raises for the student: a failure here would land in
+        the next student's first test (this runs as that test's fixture setup)."""
         try:
-            output = provider.output()  # type: ignore[attr-defined]
-        finally:
-            provider.close()  # type: ignore[attr-defined]
-        result = build_result(self.spec, student_id, outcomes, protections=self.protections, output=output,
-                              sha256=self.staged[student_id].sha256, graded_at=_now(),
-                              duration_s=time.perf_counter() - self.started[student_id])
+            try:
+                output = provider.output()  # type: ignore[attr-defined]
+            finally:
+                provider.close()  # type: ignore[attr-defined]
+            staged = self.staged[student_id]
+            result = build_result(self.spec, student_id, outcomes, protections=self.protections, output=output,
+                                  sha256=staged.sha256, graded_at=_now(), warnings=staged.warnings,
+                                  duration_s=time.perf_counter() - self.started[student_id])
+        except Exception as exc:  # noqa: BLE001 - the per-student boundary
+            result = _internal_error(self.spec, student_id, f"while filing the result ({type(exc).__name__})",
+                                     self.protections)
         if result.max_score != self.spec.max_score:
             raise TestsBroken(f"{student_id}: tests ran for {result.max_score} of {self.spec.max_score} points")
-        serialize.write_result(self.out / f"{student_id}.json", result)
-        _tell(self.notify, student_id)
+        _file(self.out, self.spec, result, self.protections, self.notify)
+
+
+def _internal_error(spec: object, student: str, where: str, protections: tuple[str, ...]) -> Result:
+    return error_result(spec, student, f"internal grader error {where}; this is not the student's fault: "  # type: ignore[arg-type]
+                        "report it; the next run grades it again", cause="test_error", protections=protections,
+                        graded_at=_now())
+
+
+def _file(out: Path, spec: object, result: Result, protections: tuple[str, ...], notify: int) -> None:
+    """Write the result and tell the parent; if even that fails, the parent files an internal error."""
+    path = out / f"{result.student}.json"
+    try:
+        serialize.write_result(path, result)
+    except Exception as exc:  # noqa: BLE001 - e.g. a value JSON cannot hold
+        try:
+            serialize.write_result(path, _internal_error(spec, result.student,
+                                                         f"while writing the result ({type(exc).__name__})", protections))
+        except Exception:  # noqa: BLE001 - the disk itself: say nothing, the parent reports it
+            return
+    _tell(notify, result.student)
 
 
 def _tell(fd: int, student: str) -> None:
@@ -288,6 +334,8 @@ def _runner(course: CourseDir, assignment: Assignment, sandbox: object, referenc
 
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the grader
+    limit = vm_size() + RUNNER_MEMORY  # a runaway fails an allocation here, not the machine or the grader
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
@@ -300,9 +348,11 @@ def _runner(course: CourseDir, assignment: Assignment, sandbox: object, referenc
         try:
             staged[sub.student] = stage(sub, spec.files, work / "students" / sub.student)
         except SubmissionError as exc:
-            serialize.write_result(out / f"{sub.student}.json",
-                                   error_result(spec, sub.student, str(exc), protections=protections, graded_at=_now()))
-            _tell(notify, sub.student)
+            _file(out, spec, error_result(spec, sub.student, str(exc), protections=protections, graded_at=_now()),
+                  protections, notify)
+        except Exception as exc:  # noqa: BLE001 - stage raises only SubmissionError; if not, still only this student
+            _file(out, spec, _internal_error(spec, sub.student, f"while staging ({type(exc).__name__})", protections),
+                  protections, notify)
     if not staged:
         return 0
     runner_batch = _SandboxBatch(assignment, sandbox, staged, out, protections, notify)

@@ -57,6 +57,12 @@ class Result:
     graded_at: str = ""
     duration_s: float = 0.0
     schema_version: int = SCHEMA_VERSION
+    warnings: tuple[str, ...] = ()  # about the submission: files ignored, renamed or missing
+
+    @property
+    def internal_error(self) -> bool:
+        """Nothing was graded because the grader failed: never final, the next run grades again."""
+        return self.status == "error" and "test_error" in self.causes
 
     def question(self, qid: str) -> QuestionResult:
         for q in self.questions:

@@ -98,7 +98,16 @@ def from_dict(data: dict[str, Any], source: str = "<result>") -> Result:
         graded_at=_string(data, "graded_at", source, optional=True),
         duration_s=float(duration) if isinstance(duration, (int, float)) and not isinstance(duration, bool) else 0.0,
         protections=tuple(str(p) for p in data.get("protections") or ()),
+        warnings=_strings(data, "warnings", source),
     )
+
+
+def _strings(data: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+    """An optional list of strings (absent in results written before the field existed)."""
+    value = data.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ResultsError(f"{where}: {key!r} must be a list of strings; regrade this student")
+    return tuple(value)
 
 
 def _load_json(path: Path) -> Any:
