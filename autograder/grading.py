@@ -287,10 +287,8 @@ class _SandboxBatch:
         """File this student's result. Never raises for the student: a failure here would land in
         the next student's first test (this runs as that test's fixture setup)."""
         try:
-            try:
-                output = provider.output()  # type: ignore[attr-defined]
-            finally:
-                provider.close()  # type: ignore[attr-defined]
+            provider.close()  # type: ignore[attr-defined]  # kill first: a flood cannot hold the drain
+            output = provider.output()  # type: ignore[attr-defined]
             staged = self.staged[student_id]
             result = build_result(self.spec, student_id, outcomes, protections=self.protections, output=output,
                                   sha256=staged.sha256, graded_at=_now(), warnings=staged.warnings,
