@@ -82,7 +82,7 @@ class _Worker:
         self.pid = meta.get("pid")
         self.uid = meta.get("uid")
         self.gen = gen
-        self.reader = wire.Reader()
+        self.reader = wire.Reader(codec.MAX_WIRE_BYTES)
         self.control_reader = wire.Reader(1 << 16)
         self.exit: dict[str, Any] | None = None
         self.hello: dict[str, Any] | None = None
@@ -317,6 +317,9 @@ class RemoteProvider:
         except (wire.WireError, codec.DecodeError) as exc:
             self._kill_and_wait(worker)
             raise BadReturnValue(f"{what} sent malformed data: {exc}"[:300]) from None
+        except MemoryError:  # only a reply is being read here: its size is the student's doing
+            self._kill_and_wait(worker)
+            raise BadReturnValue(f"{what} sent a reply too large to read") from None
         if not isinstance(reply, dict) or len(reply) != 2 or reply.pop("seq", None) != self._seq:
             # forged or out of step (e.g. student code wrote to the channel): the stream cannot be trusted
             self._kill_and_wait(worker)
@@ -480,9 +483,9 @@ class RemoteProvider:
 
             try:
                 return codec.decode(reply["ok"], make)
-            except codec.DecodeError as exc:
+            except (codec.DecodeError, RecursionError, MemoryError) as exc:
                 self._kill_and_wait(worker)  # only forged replies are malformed
-                raise BadReturnValue(f"{what} returned malformed data: {exc}") from None
+                raise BadReturnValue(f"{what} returned malformed data: {str(exc)[:200]}") from None
         if "exc" in reply:
             exc = _student_exception(reply["exc"])
             if isinstance(exc, StudentMemoryError):
