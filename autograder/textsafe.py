@@ -47,6 +47,11 @@ def visible(text: str) -> str:
     return _CONTROL.sub(_escape, clean(text, 1 << 20))
 
 
+def visible_lines(text: str) -> str:
+    """`visible`, keeping line breaks: for blocks (a Markdown fence, an HTML <pre>)."""
+    return "\n".join(visible(line) for line in clean(text, 1 << 20).split("\n"))
+
+
 def terminal(text: str) -> str:
     """`visible`, for a line the grader prints (summary, skipped names, warnings)."""
     return visible(text)
@@ -60,4 +65,4 @@ def csv_cell(value: object) -> object:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-__all__ = ["clean", "visible", "terminal", "csv_cell"]
+__all__ = ["clean", "visible", "visible_lines", "terminal", "csv_cell"]

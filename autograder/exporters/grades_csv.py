@@ -11,6 +11,7 @@ from typing import Iterable
 from gradekit.spec import AssignmentSpec
 
 from ..model import Result
+from ..textsafe import csv_cell
 
 
 def rows(spec: AssignmentSpec, results: Iterable[Result]) -> list[list[object]]:
@@ -28,7 +29,7 @@ def write(path: Path, spec: AssignmentSpec, results: Iterable[Result]) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            csv.writer(fh).writerows(rows(spec, results))
+            csv.writer(fh).writerows([csv_cell(cell) for cell in row] for row in rows(spec, results))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from ..results_io import StudentResult
+from ..textsafe import visible_lines
 from . import format_points, write_text_atomic
 from .errors import ExportError
 
@@ -180,7 +181,7 @@ img{max-width:100%;height:auto;display:block;margin:.5rem 0}.muted{color:#5b6475
 
 
 def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    return html.escape(visible_lines(str(text)), quote=True)
 
 
 def _pct(x: float | None) -> str:
