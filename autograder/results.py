@@ -110,6 +110,10 @@ def clean_warnings(warnings: Iterable[str]) -> tuple[str, ...]:
 
 
 def truncate(text: str, limit: int = OUTPUT_LIMIT) -> str:
-    if len(text) <= limit:
-        return text
-    return text[:limit] + f"\n[... {len(text) - limit} more characters not kept]"
+    """The first `limit` characters; a closing note of the provider's (bytes dropped) is kept."""
+    body, sep, note = text.rpartition("\n[... ")
+    if not sep or len(note) > 80 or not note.endswith("]"):
+        body, note = text, ""
+    if len(body) > limit:
+        body = body[:limit] + f"\n[... {len(body) - limit} more characters not kept]"
+    return body + (f"\n[... {note}" if note else "")

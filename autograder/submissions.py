@@ -212,6 +212,7 @@ def _select(entries: list[Entry], notes: list[str], expected: tuple[str, ...]) -
     if not entries and not notes:
         raise SubmissionError(f"the submission is empty; it should contain {', '.join(expected)}")
     selection = select_files(entries, expected)
+    notes = list(dict.fromkeys(notes))  # one line per distinct note
     warnings = tuple(notes) + selection.warnings
     if not selection.chosen:
         held = _names(e.path for e in entries) if entries else "no usable file"

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from autograder.submissions import SubmissionError, discover, stage
+from tests.hostile import (bad_utf8_name, corrupt_member, deep_name, empty_names, make_deep_tree,
+                           remove_deep_tree)
 
 FILES = ("backprop.py", "optim.py")
 
@@ -165,51 +167,7 @@ def test_files_found_by_case_or_nesting(tmp_path: Path, entries: dict, used: str
     assert sorted(p.name for p in (tmp_path / "stage").iterdir()) == list(FILES)
 
 
-def _zip_bytes(entries: dict[str, bytes]) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as z:
-        for name, data in entries.items():
-            z.writestr(name, data)
-    return buffer.getvalue()
-
-
-def corrupt_member(path: Path) -> None:
-    """backprop.py's deflate stream damaged (the central directory stays valid)."""
-    data = bytearray(_zip_bytes({"backprop.py": b"def f(x):\n    return x\n" * 50, "optim.py": b"y = 1\n"}))
-    start = data.index(b"backprop.py") + len("backprop.py")
-    data[start:start + 8] = b"\xff" * 8
-    path.write_bytes(bytes(data))
-
-
-def bad_utf8_name(path: Path) -> None:
-    """A member flagged as UTF-8 whose name is not: zipfile raises UnicodeDecodeError on open."""
-    data = bytearray(_zip_bytes({"backprop.py": b"x = 1\n", "optim.py": b"y = 1\n"}))
-    for marker in (b"PK\x01\x02", b"PK\x03\x04"):
-        at = data.index(marker)
-        flags_at = at + (8 if marker == b"PK\x01\x02" else 6)
-        data[flags_at + 1] |= 0x08  # bit 11 (0x800) of the little-endian flags: "the name is UTF-8"
-        name_at = data.index(b"backprop.py", at)
-        data[name_at:name_at + 2] = b"\xff\xfe"
-    path.write_bytes(bytes(data))
-
-
-def empty_names(path: Path) -> None:
-    with zipfile.ZipFile(path, "w") as z:
-        z.writestr(zipfile.ZipInfo(""), b"x")
-        z.writestr(".", b"y")
-        z.writestr("./", b"")
-        z.writestr("backprop.py", b"x = 1\n")
-        z.writestr("optim.py", b"y = 1\n")
-
-
-def deep_name(path: Path) -> None:
-    with zipfile.ZipFile(path, "w") as z:
-        z.writestr("a/" * 3000 + "backprop.py", b"x = 1\n")
-        z.writestr("b" * 5000 + ".py", b"x = 1\n")
-
-
+CONTENT = {"backprop.py": b"def f(x):\n    return x\n", "optim.py": b"y = 1\n"}
 HOSTILE_ZIPS = {"corrupt_member": (corrupt_member, "corrupt in the zip"),
                 "bad_utf8_name": (bad_utf8_name, "not a readable zip file"),
                 "empty_names": (empty_names, None),
@@ -221,7 +179,7 @@ def test_malformed_zips_raise_only_submission_errors(tmp_path: Path, kind: str) 
     subs = tmp_path / "subs"
     subs.mkdir()
     make, words = HOSTILE_ZIPS[kind]
-    make(subs / "mallory.zip")
+    make(subs / "mallory.zip", CONTENT)
     if words is None:
         staged = stage(only(subs), FILES, tmp_path / "stage")
         assert staged.files == FILES and any("empty name" in w for w in staged.warnings)
@@ -229,31 +187,6 @@ def test_malformed_zips_raise_only_submission_errors(tmp_path: Path, kind: str) 
     with pytest.raises(SubmissionError) as info:
         stage(only(subs), FILES, tmp_path / "stage")
     assert words in str(info.value)
-
-
-def make_deep_tree(root: Path, depth: int) -> None:
-    """`root/d/d/.../d` `depth` levels deep, built through directory fds (paths would be too long)."""
-    root.mkdir(parents=True)
-    fd = os.open(root, os.O_RDONLY)
-    try:
-        for _ in range(depth):
-            os.mkdir("d", dir_fd=fd)
-            nxt = os.open("d", os.O_RDONLY, dir_fd=fd)
-            os.close(fd)
-            fd = nxt
-    finally:
-        os.close(fd)
-
-
-def remove_deep_tree(root: Path) -> None:
-    """Remove a tree too deep for shutil.rmtree's recursion, innermost folder first."""
-    fds = [os.open(root, os.O_RDONLY)]
-    while "d" in os.listdir(fds[-1]):
-        fds.append(os.open("d", os.O_RDONLY, dir_fd=fds[-1]))
-    os.close(fds.pop())
-    while fds:
-        os.rmdir("d", dir_fd=fds[-1])
-        os.close(fds.pop())
 
 
 def test_a_folder_deeper_than_the_recursion_limit(tmp_path: Path) -> None:
