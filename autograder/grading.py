@@ -31,7 +31,7 @@ from .submissions import Staged, Submission, SubmissionError, discover, file_nam
 from .warm import warm_up
 
 RUNNER_DEADLINE = 600.0  # seconds a runner may go without finishing a student
-RUNNER_MEMORY = 3 << 30  # address space a runner may add to the grader's at fork (see docs/architecture.md)
+RUNNER_MEMORY = 1 << 30  # address space a runner may add to the grader's at fork (see docs/architecture.md)
 MAX_BATCH = 25
 
 
@@ -344,7 +344,7 @@ def _runner(course: CourseDir, assignment: Assignment, sandbox: object, referenc
     staged: dict[str, Staged] = {}
     for sub in batch:
         try:
-            staged[sub.student] = stage(sub, spec.files, work / "students" / sub.student)
+            staged[sub.student] = stage(sub, spec.files, work / "students" / str(os.getpid()) / sub.student)
         except SubmissionError as exc:
             _file(out, spec, error_result(spec, sub.student, str(exc), protections=protections, graded_at=_now()),
                   protections, notify)

@@ -118,11 +118,26 @@ def discover(folder: Path) -> Found:
 
 
 def stage(sub: Submission, expected: tuple[str, ...], dest: Path) -> Staged:
-    """Copy the submission's expected files into `dest` (created). Raises only SubmissionError."""
+    """Copy the submission's expected files into `dest` (created).
+
+    Reading the submission raises only SubmissionError; writing `dest` (the grader's own folder)
+    may raise OSError, which is the grader's problem, not the student's.
+    """
+    files, warnings = read_submission(sub, expected)
+    dest.mkdir(parents=True, exist_ok=False)
+    digest = hashlib.sha256()
+    for name, data in sorted(files.items()):
+        digest.update(name.encode() + b"\0" + len(data).to_bytes(8, "little") + data)
+        (dest / name).write_bytes(data)
+    return Staged(sub.student, dest, tuple(sorted(files)), digest.hexdigest(), warnings)
+
+
+def read_submission(sub: Submission, expected: tuple[str, ...]) -> tuple[dict[str, bytes], tuple[str, ...]]:
+    """The expected files' contents by name, and the warnings. Raises only SubmissionError."""
     if sub.problem:
         raise SubmissionError(sub.problem)
     try:
-        return _stage(sub, expected, dest)
+        return _read(sub, expected)
     except SubmissionError:
         raise
     except RecursionError:
@@ -187,12 +202,12 @@ def select_files(entries: list[Entry], expected: tuple[str, ...]) -> Selection:
 # ---------------------------------------------------------------- staging
 
 
-def _stage(sub: Submission, expected: tuple[str, ...], dest: Path) -> Staged:
+def _read(sub: Submission, expected: tuple[str, ...]) -> tuple[dict[str, bytes], tuple[str, ...]]:
     if sub.path.is_dir():
         entries, notes = _list_folder(sub.path)
         selection = _select(entries, notes, expected)
         read = lambda entry: _read_folder_file(sub.path, entry)  # noqa: E731
-        return _write(sub, selection, read, dest)
+        return _read_chosen(selection, read), selection.warnings
     size = sub.path.stat().st_size
     if size > MAX_ARCHIVE_BYTES:
         raise SubmissionError(f"{sub.path.name} is larger than {MAX_ARCHIVE_BYTES >> 20} MiB; "
@@ -205,7 +220,7 @@ def _stage(sub: Submission, expected: tuple[str, ...], dest: Path) -> Staged:
     with archive:
         entries, notes = _list_zip(archive)
         selection = _select(entries, notes, expected)
-        return _write(sub, selection, lambda entry: _read_member(archive, entry), dest)
+        return _read_chosen(selection, lambda entry: _read_member(archive, entry)), selection.warnings
 
 
 def _select(entries: list[Entry], notes: list[str], expected: tuple[str, ...]) -> Selection:
@@ -222,7 +237,7 @@ def _select(entries: list[Entry], notes: list[str], expected: tuple[str, ...]) -
     return Selection(selection.chosen, warnings)
 
 
-def _write(sub: Submission, selection: Selection, read: Callable[[Entry], bytes], dest: Path) -> Staged:
+def _read_chosen(selection: Selection, read: Callable[[Entry], bytes]) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     total = 0
     for name, entry in sorted(selection.chosen.items()):
@@ -239,12 +254,7 @@ def _write(sub: Submission, selection: Selection, read: Callable[[Entry], bytes]
         if total > MAX_TOTAL_BYTES:
             raise SubmissionError(f"the submission is larger than {MAX_TOTAL_BYTES >> 20} MiB")
         files[name] = data
-    dest.mkdir(parents=True, exist_ok=False)
-    digest = hashlib.sha256()
-    for name, data in sorted(files.items()):
-        digest.update(name.encode() + b"\0" + len(data).to_bytes(8, "little") + data)
-        (dest / name).write_bytes(data)
-    return Staged(sub.student, dest, tuple(sorted(files)), digest.hexdigest(), selection.warnings)
+    return files
 
 
 # ---------------------------------------------------------------- listing (bounded, no file read)

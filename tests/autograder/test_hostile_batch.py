@@ -225,3 +225,31 @@ def test_an_internal_error_is_never_final(batch, tmp_path: Path) -> None:  # typ
 
 def load_result(out: Path, student: str) -> dict:
     return json.loads((out / f"{student}.json").read_text())
+
+
+def test_a_runaway_runner_costs_only_the_runaway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inside the grader's own code (not student code): an allocation past the runner's memory limit
+    is that student's internal error; a runner that dies has each student it left graded alone."""
+    from autograder import grading
+
+    course = CourseDir(make_course(tmp_path))
+    for name in ("a-ok", "b-runaway", "c-ok", "d-dies", "e-ok"):
+        submission(tmp_path / "subs" / name)
+    real_stage = grading.stage
+
+    def stage(sub, expected, dest):  # type: ignore[no-untyped-def]
+        if sub.student == "b-runaway":
+            bytearray(grading.RUNNER_MEMORY + (256 << 20))  # past the runner's limit: MemoryError, not the OOM killer
+        if sub.student == "d-dies":
+            os._exit(9)
+        return real_stage(sub, expected, dest)
+
+    monkeypatch.setattr(grading, "stage", stage)
+    report = grade(course, tmp_path / "subs", GradeOptions(out=tmp_path / "out", jobs=1, batch_size=10))
+    scores = {r.student: r.score for r in report.results}
+    assert scores == {"a-ok": 5, "b-runaway": 0, "c-ok": 5, "d-dies": 0, "e-ok": 5}
+    runaway, dies = (load_result(tmp_path / "out", s) for s in ("b-runaway", "d-dies"))
+    assert "internal grader error while staging (MemoryError)" in runaway["error"]
+    assert "exit status 9" in dies["error"]
+    assert report.grader_errors == ["d-dies: the grader's runner failed (exit status 9)"]
+    assert {r.student for r in report.results if r.internal_error} == {"b-runaway", "d-dies"}
