@@ -4,8 +4,8 @@ Student text (exception messages, output, file and member names) enters a result
 (`autograder.results`), which calls `clean`: after that it always encodes as UTF-8 and has a
 bounded size, so writing a result cannot fail on it. Printing and exporting escape it again for
 their medium: control characters are shown as escapes in a terminal (no escape sequence or
-forged line reaches the console), CSV cells cannot start a formula. HTML and Markdown escape in
-their own renderers (`html.escape`, `lms.feedback._md`), which also call `visible`.
+forged line reaches the console), CSV cells cannot start a formula, Markdown markup is escaped;
+HTML renderers call `html.escape` on `visible_lines`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import re
 # C0 and C1 controls, DEL, and the bidirectional overrides that can reorder what a reader sees.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 
 
 def clean(text: object, limit: int) -> str:
@@ -57,6 +58,11 @@ def terminal(text: str) -> str:
     return visible(text)
 
 
+def markdown(text: str) -> str:
+    """Inline Markdown text: one line, control characters shown, markup characters escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", visible(" ".join(clean(text, 1 << 20).split())))
+
+
 def csv_cell(value: object) -> object:
     """A CSV cell: numbers unchanged; text with control characters escaped and no formula start."""
     if not isinstance(value, str):
@@ -65,4 +71,4 @@ def csv_cell(value: object) -> object:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-__all__ = ["clean", "visible", "visible_lines", "terminal", "csv_cell"]
+__all__ = ["clean", "visible", "visible_lines", "terminal", "markdown", "csv_cell"]

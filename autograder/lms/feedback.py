@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from ..model import QuestionResult, TestResult
 from ..results_io import StudentResult
-from ..textsafe import visible, visible_lines
+from ..textsafe import markdown, visible_lines
 from . import format_points, write_text_atomic
 from .errors import OutputPathError
 
@@ -71,11 +71,8 @@ def summary_text(result: StudentResult) -> str:
 
 # ---------------------------------------------------------------- Markdown
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
-
-
 def _md(text: str) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", visible(" ".join(text.split())))
+    return markdown(text)
 
 
 def _fence(text: str) -> str:

@@ -38,6 +38,7 @@ from typing import Any, Iterable, Mapping
 
 from . import write_bytes_atomic, write_text_atomic
 from .errors import ExportError, GradescopeError
+from ..textsafe import markdown
 from .feedback import hint, short_name
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
@@ -142,10 +143,13 @@ def to_gradescope(result: Mapping[str, Any], questions: Iterable[Any] = ()) -> d
     max_score = _round(result.get("max_score", 0.0))
     summary = [f"**Score: {score:g} / {max_score:g}**", ""]
     if result.get("status") == "error":
-        summary += ["This submission could not be graded: " + (result.get("error") or "unknown reason"), ""]
+        summary += ["This submission could not be graded: " + markdown(result.get("error") or "unknown reason"), ""]
     else:
         summary.append(f"Public tests: {_round(public_score):g} / {_round(public_max):g} points. "
                        f"Hidden tests: {_round(hidden_score):g} / {_round(hidden_max):g} points.")
+    warnings = [w for w in result.get("warnings") or () if isinstance(w, str)]
+    if warnings:
+        summary += ["", "About your submission:", "", *(f"- {markdown(w)}" for w in warnings)]
     duration = result.get("duration_s") or 0.0
     return {
         "score": score,

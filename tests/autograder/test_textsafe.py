@@ -47,3 +47,15 @@ def test_feedback_escapes_student_text_in_markdown_and_html() -> None:
         assert "\x1b" not in text and "\u202e" not in text and "\ud800" not in text
         assert "<script>" not in text
     assert "About your submission" in render_markdown(result)
+
+
+def test_gradescope_summary_escapes_student_text_and_lists_warnings() -> None:
+    from autograder.lms.gradescope import to_gradescope
+    from tests.lms.factory import QUESTIONS
+
+    data = result_dict("mallory", status="error")
+    data["error"] = "[click](http://evil) " + HOSTILE
+    data["warnings"] = ["ignored 1 other file(s): ![x](http://evil/img)"]
+    output = to_gradescope(data, QUESTIONS)["output"]
+    assert "\x1b" not in output and "[click]" not in output and "![x]" not in output
+    assert "About your submission:" in output and "\\[click\\]" in output
