@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import warnings
 from typing import Any, Callable
 
 import numpy as np
@@ -121,7 +122,9 @@ def _dtype(spec: Any) -> np.dtype:
     if not isinstance(spec, str) or len(spec) > 8:
         raise DecodeError("bad dtype")
     try:
-        dt = np.dtype(spec)
+        with warnings.catch_warnings():  # deprecated aliases ("a") from the other side: refused below anyway
+            warnings.simplefilter("ignore")
+            dt = np.dtype(spec)
     except Exception as exc:  # noqa: BLE001 - TypeError, ValueError, SyntaxError for odd strings
         raise DecodeError("bad dtype") from exc
     if dt.kind not in NUMERIC_KINDS or dt.fields is not None or dt.hasobject:
