@@ -149,6 +149,8 @@ def grade(
             for result in _run_all(course, assignment, sandbox, reference, todo, Path(work), out, options, report):
                 report.results.append(result)
                 report.graded.append(result.student)
+                if result.internal_error:  # the grader failed for this student: the run exits 1
+                    report.grader_errors.append(f"{result.student}: {result.error}")
                 if on_result:
                     on_result(result)
         finally:
@@ -219,8 +221,7 @@ def _run_all(course: CourseDir, assignment: Assignment, sandbox: object, referen
                 continue
             for sub in left:
                 why = run.why or _describe_status(status)
-                report.grader_errors.append(f"{sub.student}: the grader's runner failed ({why})")
-                result = error_result(assignment.spec, sub.student, f"internal grader error ({why}); "
+                result = error_result(assignment.spec, sub.student, f"internal grader error: the runner failed ({why}); "
                                       "this is not the student's fault: report it; the next run grades it again",
                                       cause="test_error", protections=report.protections, graded_at=_now())
                 serialize.write_result(out / f"{sub.student}.json", result)
