@@ -195,7 +195,7 @@ def select_files(entries: list[Entry], expected: tuple[str, ...]) -> Selection:
         warnings.append(f"ignored {len(ignored)} other file(s): {_grouped(ignored)}")
     missing = [n for n in expected if n not in chosen]
     if chosen and missing:
-        warnings.append(f"missing {', '.join(missing)}: the questions in it score 0")
+        warnings.append(f"missing {', '.join(missing)} (the questions on {'it' if len(missing) == 1 else 'them'} score 0)")
     return Selection(chosen, tuple(warnings))
 
 

@@ -46,7 +46,7 @@ def test_folder_and_zip_are_staged(tmp_path: Path) -> None:
     assert a.files == ("backprop.py",) and b.files == ("backprop.py", "optim.py")
     assert (tmp_path / "stage" / "bob" / "optim.py").read_text() == "y = 1\n"
     assert len(a.sha256) == 64 and a.sha256 != b.sha256
-    assert b.warnings == () and a.warnings == ("missing optim.py: the questions in it score 0",)
+    assert b.warnings == () and a.warnings == ("missing optim.py (the questions on it score 0)",)
 
 
 @pytest.mark.parametrize(
