@@ -38,6 +38,7 @@ SURROGATES = SOLUTION_TOY.replace("    return 2 * np.asarray(x, dtype=float)",
 # 3. children that keep writing to stdout after the call returned
 FLOOD = SOLUTION_TOY.replace('"""Double things."""', '''"""Double things."""
 import os
+os.write(1, b"spam" * 16384)  # more than the 8 KiB kept, whenever the children get to run
 for _ in range(2):
     if os.fork() == 0:
         try:
