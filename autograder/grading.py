@@ -5,6 +5,10 @@ then forks one runner per submission. A runner stages the submission, gets a san
 the student's code, runs the public and hidden tests in-process with pytest, and writes that
 student's JSON atomically. Failures are data: a bad submission becomes an error result with a
 reason; only a problem with the grader itself (its tests, its sandbox) is reported as such.
+
+One student never costs another: staging, filing and writing are guarded per student; a runner
+runs under a memory limit and a deadline, and the students a dead runner left are graded again
+alone. An internal error is never final: the next run grades that student again.
 """
 
 from __future__ import annotations

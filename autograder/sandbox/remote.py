@@ -1,9 +1,11 @@
 """The grader's side: RemoteProvider (gradekit's provider protocol) and RemoteObject handles.
 
 Every use of student code becomes one request to the worker over its channel; the reply is decoded
-strictly (gradekit.codec, JSON, no pickle). While waiting, the provider drains the worker's output
-pipe (keeping the first `output_bytes`), and watches the time limit and the supervisor's report of the
-worker's death. After a timeout or a crash the next use starts a fresh worker.
+strictly (gradekit.codec, JSON, no pickle, within the decoder limits). While waiting, the provider
+drains the worker's output pipe in bounded reads (keeping the first `output_bytes`, counting the
+rest), and watches the time limit and the supervisor's report of the worker's death. A worker is
+killed before what is left of its output is drained. After a timeout or a crash the next use starts
+a fresh worker.
 """
 
 from __future__ import annotations
