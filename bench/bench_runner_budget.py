@@ -26,11 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from autograder import grading  # noqa: E402
-from autograder.grading import GradeOptions, grade  # noqa: E402
-from autograder.layout import CourseDir  # noqa: E402
+from autograder.course import CourseDir  # noqa: E402
+from autograder.grading import GradeOptions, grade, pool  # noqa: E402
+from autograder.grading.warm import warm_up  # noqa: E402
 from autograder.sandbox.limits import vm_size  # noqa: E402
-from autograder.warm import warm_up  # noqa: E402
 from bench_grade import generate  # noqa: E402
 
 DECODE_SCRIPT = """
@@ -85,7 +84,7 @@ def sample_runners(stop: threading.Event, peaks: dict[str, int]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--assignment", default="backprop")
-    parser.add_argument("--n", type=int, default=grading.MAX_BATCH, help="students in the one batch")
+    parser.add_argument("--n", type=int, default=pool.MAX_BATCH, help="students in the one batch")
     parser.add_argument("--hostile-values", type=int, default=10_000_000, help="`[],` items in the hostile reply")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
@@ -115,7 +114,7 @@ def main() -> None:
     figures = {
         "assignment": args.assignment, "students_in_batch": args.n,
         "batch_seconds": round(seconds, 1), "seconds_per_student": round(seconds / args.n, 3),
-        "grader_vm_at_fork_mib": round(baseline / mib), "runner_memory_limit_mib": grading.RUNNER_MEMORY // mib,
+        "grader_vm_at_fork_mib": round(baseline / mib), "runner_memory_limit_mib": pool.RUNNER_MEMORY // mib,
         "runner_peak_rss_mib": round(peaks.get("VmHWM", 0) / mib),
         "runner_peak_vm_mib": round(peaks.get("VmPeak", 0) / mib),
         "runner_vm_above_baseline_mib": round((peaks.get("VmPeak", 0) - baseline) / mib),

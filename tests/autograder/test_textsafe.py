@@ -6,10 +6,10 @@ import csv
 import io
 import json
 
-from autograder.lms import csv_text
-from autograder.lms.feedback import render_html, render_markdown
+from autograder.exports import csv_text
+from autograder.exports.feedback import render_html, render_markdown
 from autograder.textsafe import clean, csv_cell, terminal, visible_lines
-from tests.lms.factory import result as result_dict
+from tests.exports.factory import result as result_dict
 
 HOSTILE = "\x1b]52;c;cHduZWQ=\x07\x1b[2J\r\n... all tests passed \u202eevil\ud800"
 
@@ -37,7 +37,7 @@ def test_csv_cells_cannot_start_a_formula() -> None:
 
 
 def test_feedback_escapes_student_text_in_markdown_and_html() -> None:
-    from autograder.results_io import from_dict
+    from autograder.store import from_dict
 
     data = result_dict("mallory", status="error")
     data["error"] = HOSTILE
@@ -50,8 +50,8 @@ def test_feedback_escapes_student_text_in_markdown_and_html() -> None:
 
 
 def test_gradescope_summary_escapes_student_text_and_lists_warnings() -> None:
-    from autograder.lms.gradescope import to_gradescope
-    from tests.lms.factory import QUESTIONS
+    from autograder.exports.gradescope import to_gradescope
+    from tests.exports.factory import QUESTIONS
 
     data = result_dict("mallory", status="error")
     data["error"] = "[click](http://evil) " + HOSTILE
