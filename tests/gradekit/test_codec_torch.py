@@ -65,6 +65,8 @@ def test_large_tensors_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     {"__tensor__": "<f4", "shape": [-1], "data": ""},
     {"__tensor__": "<f4", "shape": [1], "data": "not base64!"},
     {"__tensor__": "<f4", "shape": [0], "data": "", "extra": 1},
+    {"__tensor__": ">f4", "shape": [2], "data": "AAAAAAAAAAA="},       # a byte order torch does not take
+    {"__tensor__": "<f4", "shape": [1] * 40, "data": "AAAAAA=="},    # too many dimensions
 ])
 def test_malformed_tensors_are_refused(wire: dict) -> None:
     with pytest.raises(codec.DecodeError):
