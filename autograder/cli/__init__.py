@@ -40,8 +40,10 @@ def main() -> None:
 
     \b
     Exit codes: 0 done; 1 the grader failed for some submission (or an upload or a --strict
-    roster match failed); 2 could not run (bad options, no course or assignment, bad input).
-    Outside the course folder, set AUTOGRADER_COURSE=/path/to/course.
+    roster match failed); 2 could not run (bad options, no course or assignment, no
+    submissions, bad input; nothing written); 3 the assignment's own tests are broken.
+    The course is the folder holding assignments/ (found from the current folder upwards);
+    elsewhere set AUTOGRADER_COURSE=/path/to/course.
     """
 
 

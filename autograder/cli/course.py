@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from ..course import CourseDir
-from ..errors import EXIT_FAILED, ReleaseError
+from ..errors import EXIT_FAILED, ReleaseError, TestsBroken
 
 
 @click.command()
@@ -44,11 +44,21 @@ def release(names: tuple[str, ...], check: bool) -> None:
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, help="Parallel submissions (0: one per core).")
 @click.option("--regrade", is_flag=True, help="Grade again students that already have a result in --out.")
 @click.option("--unsafe", is_flag=True, help="Grade even when the machine cannot isolate student code.")
-@click.option("--gradescope-results", type=click.Path(path_type=Path), help="Also write Gradescope's results.json here.")
+@click.option("--gradescope-results", type=click.Path(path_type=Path),
+              help="Also write Gradescope's results.json here. For one submission only: refused (exit 2, nothing "
+                   "written) when SUBMISSIONS holds several; Gradescope grades one student per run.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def grade(submissions: Path, assignment: str | None, out: Path, jobs: int, regrade: bool, unsafe: bool,
           gradescope_results: Path | None, quiet: bool) -> None:
-    """Grade every submission in SUBMISSIONS (one <student>/ folder or <student>.zip each)."""
+    """Grade every submission in SUBMISSIONS (one <student>/ folder or <student>.zip each).
+
+    \b
+    Exit codes: 0 every submission got a result (a broken submission gets 0 and a reason);
+    1 the grader failed for some submission; 2 could not run (no course, no assignment, no
+    submissions, bad options; nothing written); 3 the assignment's own tests are broken (e.g. a
+    test file skipped for a missing dependency): fix them and grade again.
+    Outside the course folder, set AUTOGRADER_COURSE=/path/to/course.
+    """
     from tqdm import tqdm
 
     from ..exports.gradescope import write_results_json
@@ -71,12 +81,16 @@ def grade(submissions: Path, assignment: str | None, out: Path, jobs: int, regra
             bar[0].set_postfix_str(result.student[:20], refresh=False)
             bar[0].update(1)
 
-    options = GradeOptions(out=out, assignment=assignment, jobs=jobs, regrade=regrade, unsafe=unsafe)
+    options = GradeOptions(out=out, assignment=assignment, jobs=jobs, regrade=regrade, unsafe=unsafe,
+                           one_submission=gradescope_results is not None)
     try:
         report = run(course, submissions, options, on_start=on_start, on_result=on_result)
     finally:
         if bar:
             bar[0].close()
+    if report.tests_broken:  # no grades.csv or gradebook run from tests that could not run
+        click.echo("\n".join(report.warnings + report.grader_errors), err=True)
+        raise TestsBroken(f"the assignment's tests are broken: {report.tests_broken}")
     gradebook_run = write_run_files(report)
     if gradescope_results is not None and report.results:
         write_results_json(gradescope_results, report.results[0], report.assignment.spec.questions)
@@ -85,6 +99,8 @@ def grade(submissions: Path, assignment: str | None, out: Path, jobs: int, regra
         click.echo(line)
     click.echo(f"results: {out}/<student>.json and {out}/grades.csv; gradebook run {gradebook_run} "
                f"in {out}/gradebook.sqlite")
+    for line in report.warnings:
+        click.echo(f"warning: {line}", err=True)
     if report.grader_errors:
         click.echo("\n".join(report.grader_errors), err=True)
         sys.exit(EXIT_FAILED)

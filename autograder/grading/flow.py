@@ -12,6 +12,7 @@ export format: the CLI and the Gradescope bundle make their files from the retur
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import zipfile
@@ -21,10 +22,10 @@ from typing import Callable
 
 from ..config import Assignment
 from ..course import CourseDir
-from ..errors import GradingError
+from ..errors import GradingError, ResultsError
 from ..results import Result
 from ..sandbox.host import IsolationUnavailable, Sandbox
-from ..store import read_finished
+from ..store import read_result
 from .pool import run_all
 from .runner import reference_provider
 from .submissions import Submission, discover
@@ -38,6 +39,7 @@ class GradeOptions:
     jobs: int = 0  # 0: one per core
     regrade: bool = False
     unsafe: bool = False
+    one_submission: bool = False  # refuse a folder with several (Gradescope's results.json holds one student)
 
 
 @dataclass
@@ -50,6 +52,8 @@ class GradeReport:
     graded: list[str] = field(default_factory=list)  # graded in this run
     resumed: list[str] = field(default_factory=list)
     grader_errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # files in --out that could not be read, and the like
+    tests_broken: str = ""  # why, when the assignment's own tests could not run (exit code 3)
 
 
 def choose_assignment(course: CourseDir, subs: list[Submission], name: str | None) -> Assignment:
@@ -91,6 +95,14 @@ def grade(
         subs = discover(submissions_dir)
     except FileNotFoundError as exc:
         raise GradingError(str(exc)) from None
+    if not subs:
+        raise GradingError(f"no submissions found in {submissions_dir}: it should hold one <student>/ folder "
+                           "or <student>.zip per student")
+    if options.one_submission and len(subs) > 1:
+        names = ", ".join(s.student for s in subs[:3]) + (", ..." if len(subs) > 3 else "")
+        raise GradingError(f"--gradescope-results writes one student's results.json, but {submissions_dir} holds "
+                           f"{len(subs)} submissions ({names}); pass one student's folder, or grade the class "
+                           "without --gradescope-results")
     assignment = choose_assignment(course, subs, options.assignment)
     out = Path(options.out)
     try:
@@ -108,7 +120,8 @@ def grade(
             report = GradeReport(assignment, out, tuple(sandbox.protections), sandbox.describe())
             todo = []
             for sub in subs:
-                earlier = None if options.regrade else read_finished(out / f"{sub.student}.json", assignment.name)
+                earlier = None if options.regrade else _resumable(out / f"{sub.student}.json", assignment.name,
+                                                                  report.warnings)
                 if earlier is not None:
                     report.results.append(earlier)
                     report.resumed.append(sub.student)
@@ -119,13 +132,42 @@ def grade(
             reference = reference_provider(course, assignment)
             for module in assignment.spec.modules:  # import once here; runners inherit them
                 reference.module(module)
+            broken: list[str] = []
             for result in run_all(course, assignment, sandbox, reference, todo, Path(work), out, options.jobs,
-                                  report.protections, report.grader_errors):
+                                  report.protections, report.grader_errors, broken):
                 report.results.append(result)
                 report.graded.append(result.student)
                 if on_result:
                     on_result(result)
+            report.tests_broken = "; ".join(dict.fromkeys(broken))
         finally:
             sandbox.close()
     report.results.sort(key=lambda r: r.student)
+    report.warnings += unreadable_files(out, {s.student for s in subs})
     return report
+
+
+def _resumable(path: Path, assignment: str, warnings: list[str]) -> Result | None:
+    """An earlier finished result to keep; a damaged one is named in `warnings` and graded again."""
+    if not path.exists():
+        return None
+    try:
+        result = read_result(path)
+    except ResultsError as exc:
+        warnings.append(f"could not read {path} ({exc}); graded {path.stem} again")
+        return None
+    return result if result.assignment == assignment else None
+
+
+def unreadable_files(out: Path, students: set[str]) -> list[str]:
+    """Other `*.json` in --out that the after-grading commands would refuse; named, never fatal."""
+    warnings = []
+    for path in sorted(out.glob("*.json")):
+        if path.stem in students or path.name.startswith(".") or not path.is_file():
+            continue
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            warnings.append(f"could not read {path} ({type(exc).__name__}); it is not a result of this run: "
+                            "remove it before `autograder report`/`export`, which read every *.json in the folder")
+    return warnings
