@@ -88,11 +88,12 @@ def test_each_question_has_five_bugs(name: str) -> None:
 def test_bug_loses_points_on_hidden_tests(name: str, entry: dict, tmp_path: Path) -> None:
     spec, result = _grade(name, _apply(name, entry, tmp_path), public=False)
     q = result.question(entry["question"])
+    assert q is not None and q.tests, f"no hidden tests ran for {entry['question']}"
     assert q.score < q.max_score, f"mutant {entry['name']} keeps full marks on the hidden tests of {q.id}"
-    for t in q.tests:
-        if not t.passed:
-            assert t.hidden
-            assert not re.search(r"(expected|received) -?\d", t.message), f"hidden message leaks values: {t.message}"
+    failed = [t for t in q.tests if not t.passed]  # only hidden tests ran (public=False)
+    assert failed and all(t.message for t in failed), "a failed hidden test says what failed"
+    for t in failed:
+        assert not re.search(r"(expected|received) -?\d", t.message), f"hidden message leaks values: {t.message}"
 
 
 @pytest.mark.parametrize(("name", "entry"), _mutants("alternative"))
