@@ -13,7 +13,7 @@ import click
 
 from .. import __version__
 from ..errors import AutograderError
-from .course import grade, release
+from .course import grade, new, release
 from .exports import EXPORT_COMMANDS
 
 
@@ -47,7 +47,7 @@ def main() -> None:
     """
 
 
-for _command in (release, grade, *EXPORT_COMMANDS):
+for _command in (new, release, grade, *EXPORT_COMMANDS):
     main.add_command(_command)
 
 __all__ = ["main"]

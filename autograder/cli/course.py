@@ -36,6 +36,25 @@ def release(names: tuple[str, ...], check: bool) -> None:
         click.echo("release/ is up to date")
 
 
+@click.command("new")
+@click.argument("name")
+@click.option("--title", help="The assignment's title (default: from NAME).")
+def new(name: str, title: str | None) -> None:
+    """Scaffold assignment NAME: assignment.yaml, README, solution, a public and a hidden test, mutants.
+
+    \b
+    Run it in the course folder (or set AUTOGRADER_COURSE); a folder without assignments/ becomes
+    a course. Then `autograder release NAME` and `pytest` in release/NAME work right away; see
+    docs/authoring.md for the rules (five bug mutants per question, test ids, points).
+    """
+    from ..scaffold import scaffold
+
+    course = CourseDir.find_optional() or CourseDir(Path.cwd())
+    for path in scaffold(course, name, title):
+        click.echo(f"wrote {path}")
+    click.echo(f"next: autograder release {name} && (cd release/{name} && pytest)")
+
+
 @click.command()
 @click.argument("submissions", type=click.Path(path_type=Path))
 @click.option("--assignment", "-a", help="Assignment name; optional when the files match only one.")
