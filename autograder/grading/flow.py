@@ -95,6 +95,7 @@ def grade(
         subs = discover(submissions_dir)
     except FileNotFoundError as exc:
         raise GradingError(str(exc)) from None
+    named = course.assignment(options.assignment) if options.assignment else None  # a bad name first
     if not subs:
         raise GradingError(f"no submissions found in {submissions_dir}: it should hold one <student>/ folder "
                            "or <student>.zip per student")
@@ -103,7 +104,7 @@ def grade(
         raise GradingError(f"--gradescope-results writes one student's results.json, but {submissions_dir} holds "
                            f"{len(subs)} submissions ({names}); pass one student's folder, or grade the class "
                            "without --gradescope-results")
-    assignment = choose_assignment(course, subs, options.assignment)
+    assignment = named or choose_assignment(course, subs, None)
     out = Path(options.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
