@@ -66,10 +66,17 @@ def new(name: str, title: str | None) -> None:
 @click.option("--gradescope-results", type=click.Path(path_type=Path),
               help="Also write Gradescope's results.json here. For one submission only: refused (exit 2, nothing "
                    "written) when SUBMISSIONS holds several; Gradescope grades one student per run.")
+@click.option("--batch-size", type=click.IntRange(min=0), default=0,
+              help="Students graded per runner process and pytest session (0: chosen from the count and --jobs).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def grade(submissions: Path, assignment: str | None, out: Path, jobs: int, regrade: bool, unsafe: bool,
-          gradescope_results: Path | None, quiet: bool) -> None:
+          gradescope_results: Path | None, batch_size: int, quiet: bool) -> None:
     """Grade every submission in SUBMISSIONS (one <student>/ folder or <student>.zip each).
+
+    Other files in SUBMISSIONS (README.md, notes.txt, a .tar.gz) are not submissions: they are
+    listed once as skipped. In a submission only the assignment's files are staged; extras are
+    ignored and listed as warnings in that student's result and feedback. Students whose result is
+    an internal grader error are graded again by the next run, without --regrade.
 
     \b
     Exit codes: 0 every submission got a result (a broken submission gets 0 and a reason);
@@ -85,6 +92,7 @@ def grade(submissions: Path, assignment: str | None, out: Path, jobs: int, regra
     from ..exports.summary import summary_lines
     from ..grading import GradeOptions
     from ..grading import grade as run
+    from ..textsafe import terminal
 
     course = CourseDir.find()
     bar: list[tqdm] = []
@@ -101,25 +109,25 @@ def grade(submissions: Path, assignment: str | None, out: Path, jobs: int, regra
             bar[0].update(1)
 
     options = GradeOptions(out=out, assignment=assignment, jobs=jobs, regrade=regrade, unsafe=unsafe,
-                           one_submission=gradescope_results is not None)
+                           one_submission=gradescope_results is not None, batch_size=batch_size)
     try:
         report = run(course, submissions, options, on_start=on_start, on_result=on_result)
     finally:
         if bar:
             bar[0].close()
     if report.tests_broken:  # no grades.csv or gradebook run from tests that could not run
-        click.echo("\n".join(report.warnings + report.grader_errors), err=True)
-        raise TestsBroken(f"the assignment's tests are broken: {report.tests_broken}")
+        click.echo("\n".join(terminal(line) for line in report.warnings + report.grader_errors), err=True)
+        raise TestsBroken(f"the assignment's tests are broken: {terminal(report.tests_broken)}")
     gradebook_run = write_run_files(report)
     if gradescope_results is not None and report.results:
         write_results_json(gradescope_results, report.results[0], report.assignment.spec.questions)
     for line in summary_lines(report.assignment.spec, report.results, graded=len(report.graded),
-                              resumed=len(report.resumed)):
+                              resumed=len(report.resumed), skipped=report.skipped):
         click.echo(line)
     click.echo(f"results: {out}/<student>.json and {out}/grades.csv; gradebook run {gradebook_run} "
                f"in {out}/gradebook.sqlite")
     for line in report.warnings:
-        click.echo(f"warning: {line}", err=True)
+        click.echo(f"warning: {terminal(line)}", err=True)
     if report.grader_errors:
-        click.echo("\n".join(report.grader_errors), err=True)
+        click.echo("\n".join(terminal(line) for line in report.grader_errors), err=True)
         sys.exit(EXIT_FAILED)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -25,10 +24,10 @@ from ..course import CourseDir
 from ..errors import GradingError, ResultsError
 from ..results import Result
 from ..sandbox.host import IsolationUnavailable, Sandbox
-from ..store import read_result
+from ..store import read_finished, read_result
 from .pool import run_all
 from .runner import reference_provider
-from .submissions import Submission, discover
+from .submissions import Submission, discover, file_names
 from .warm import warm_up
 
 
@@ -40,6 +39,7 @@ class GradeOptions:
     regrade: bool = False
     unsafe: bool = False
     one_submission: bool = False  # refuse a folder with several (Gradescope's results.json holds one student)
+    batch_size: int = 0  # students per runner (one pytest session); 0: chosen from the count and jobs
 
 
 @dataclass
@@ -52,6 +52,7 @@ class GradeReport:
     graded: list[str] = field(default_factory=list)  # graded in this run
     resumed: list[str] = field(default_factory=list)
     grader_errors: list[str] = field(default_factory=list)
+    skipped: tuple[str, ...] = ()  # entries of SUBMISSIONS that are not submissions (README.md, notes.txt)
     warnings: list[str] = field(default_factory=list)  # files in --out that could not be read, and the like
     tests_broken: str = ""  # why, when the assignment's own tests could not run (exit code 3)
 
@@ -60,16 +61,9 @@ def choose_assignment(course: CourseDir, subs: list[Submission], name: str | Non
     """The named assignment, or the only one whose file names the submissions use."""
     if name:
         return course.assignment(name)
-    names = set()
+    names: set[str] = set()
     for sub in subs:
-        if sub.path.is_dir():
-            names |= {p.name for p in sub.path.rglob("*.py")}
-        elif sub.path.suffix.lower() == ".zip":
-            try:
-                with zipfile.ZipFile(sub.path) as z:
-                    names |= {Path(n).name for n in z.namelist()}
-            except (zipfile.BadZipFile, OSError):
-                continue
+        names |= file_names(sub)  # bounded, never raises: the submissions are not trusted yet
     matches = [a for a in course.assignments() if names & set(a.spec.files)]
     if len(matches) == 1:
         return matches[0]
@@ -92,13 +86,15 @@ def grade(
     Raises GradingError if the grader cannot run.
     """
     try:
-        subs = discover(submissions_dir)
+        found = discover(submissions_dir)
     except FileNotFoundError as exc:
         raise GradingError(str(exc)) from None
+    subs = list(found.submissions)
     named = course.assignment(options.assignment) if options.assignment else None  # a bad name first
     if not subs:
-        raise GradingError(f"no submissions found in {submissions_dir}: it should hold one <student>/ folder "
-                           "or <student>.zip per student")
+        skipped = f" (skipped, not submissions: {', '.join(found.skipped[:5])})" if found.skipped else ""
+        raise GradingError(f"no submissions found in {submissions_dir}{skipped}: it should hold one <student>/ "
+                           "folder or <student>.zip per student")
     if options.one_submission and len(subs) > 1:
         names = ", ".join(s.student for s in subs[:3]) + (", ..." if len(subs) > 3 else "")
         raise GradingError(f"--gradescope-results writes one student's results.json, but {submissions_dir} holds "
@@ -118,7 +114,8 @@ def grade(
         except IsolationUnavailable as exc:
             raise GradingError(str(exc)) from None
         try:
-            report = GradeReport(assignment, out, tuple(sandbox.protections), sandbox.describe())
+            report = GradeReport(assignment, out, tuple(sandbox.protections), sandbox.describe(),
+                                 skipped=found.skipped)
             todo = []
             for sub in subs:
                 earlier = None if options.regrade else _resumable(out / f"{sub.student}.json", assignment.name,
@@ -135,7 +132,7 @@ def grade(
                 reference.module(module)
             broken: list[str] = []
             for result in run_all(course, assignment, sandbox, reference, todo, Path(work), out, options.jobs,
-                                  report.protections, report.grader_errors, broken):
+                                  report.protections, report.grader_errors, broken, options.batch_size):
                 report.results.append(result)
                 report.graded.append(result.student)
                 if on_result:
@@ -153,11 +150,11 @@ def _resumable(path: Path, assignment: str, warnings: list[str]) -> Result | Non
     if not path.exists():
         return None
     try:
-        result = read_result(path)
+        read_result(path)
     except ResultsError as exc:
         warnings.append(f"could not read {path} ({exc}); graded {path.stem} again")
         return None
-    return result if result.assignment == assignment else None
+    return read_finished(path, assignment)  # the one rule for what is final (not an internal error)
 
 
 def unreadable_files(out: Path, students: set[str]) -> list[str]:
