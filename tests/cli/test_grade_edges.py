@@ -78,7 +78,7 @@ def test_unreadable_json_in_out_never_loses_grading(tmp_path: Path) -> None:
     assert (out / "grades.csv").exists()
 
 
-BROKEN_HIDDEN = '''\
+SKIPPED_HIDDEN = '''\
 import pytest
 
 pytest.importorskip("no_such_module_for_the_tests")  # a test dependency missing on the grading machine
@@ -89,14 +89,20 @@ def test_never_runs(student):
     pass
 '''
 
+UNCOLLECTABLE_HIDDEN = SKIPPED_HIDDEN.replace('pytest.importorskip("no_such_module_for_the_tests")',
+                                              "import no_such_module_for_the_tests")
+
 
 @needs_root
-def test_broken_tests_exit_3_and_name_the_cause(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("hidden", "words"), [(SKIPPED_HIDDEN, "ran for 2 of 5 points"),
+                                               (UNCOLLECTABLE_HIDDEN, "cannot collect")], ids=["skipped", "uncollectable"])
+def test_broken_tests_exit_3_and_name_the_cause(tmp_path: Path, hidden: str, words: str) -> None:
     make_course(tmp_path)
-    (tmp_path / "assignments/toy/tests/hidden/test_toy_hidden.py").write_text(BROKEN_HIDDEN)
+    (tmp_path / "assignments/toy/tests/hidden/test_toy_hidden.py").write_text(hidden)
     submission(tmp_path / "subs" / "alice")
     out = tmp_path / "out"
     result = _grade(tmp_path, str(tmp_path / "subs"), "--out", str(out), "--jobs", "1")
     assert result.exit_code == EXIT_TESTS_BROKEN, result.output
-    assert "tests" in result.output and "of 5" in result.output and "exit status 0" not in result.output
+    assert "the assignment's tests are broken" in result.output and words in result.output, result.output
+    assert "exit status" not in result.output
     assert not (out / "alice.json").exists(), "no grade is kept from broken tests, so a rerun grades alice"
