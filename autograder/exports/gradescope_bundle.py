@@ -220,6 +220,8 @@ def run_in_gradescope(root: Path) -> int:
         print(line, flush=True)  # Gradescope keeps our stdout for instructors only
     for line in report.grader_errors:
         print(line, flush=True)
+    if report.tests_broken:
+        return _could_not_grade(results_path, f"the assignment's tests are broken: {report.tests_broken}")
     if not report.results:
         return _could_not_grade(results_path, "the grader wrote no results")
     result = report.results[0]
