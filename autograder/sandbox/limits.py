@@ -10,8 +10,6 @@ from dataclasses import dataclass
 
 CGROUP_ROOT = "/sys/fs/cgroup"
 CONTROLLERS = ("memory", "pids")
-UID_BASE = 61000
-UID_SLOTS = 1000
 
 
 @dataclass(frozen=True)
