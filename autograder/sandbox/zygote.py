@@ -30,7 +30,7 @@ from typing import Any
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-from . import _sys, limits, namespaces, uids, worker, wire  # noqa: E402
+from . import _sys, cgroups, limits, namespaces, uids, worker, wire  # noqa: E402
 
 MAX_STUDENT_BYTES = 64 << 20
 MAX_STUDENT_FILES = 2000
@@ -141,8 +141,7 @@ class Zygote:
         self.seq = 0
         self.runtime = runtime_paths(cfg["project_roots"])
         self.baseline_vm = limits.vm_size()
-        self.cgroup_parent = f"autograder-{os.getpid()}"
-        limits.sweep_stale()
+        self.cgroup_run, self.cgroup_dirs, self.cgroup_failed = cgroups.start_run(cfg["cgroups"], os.getpid())
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind(cfg["socket"])
         os.chmod(cfg["socket"], 0o600)
@@ -160,7 +159,8 @@ class Zygote:
 
     def serve(self) -> None:
         sys.stdout.write(json.dumps({"ready": True, "pid": os.getpid(), "baseline_vm": self.baseline_vm,
-                                     "runtime": self.runtime, "cgroup_parent": self.cgroup_parent}) + "\n")
+                                     "runtime": self.runtime, "cgroup_dirs": self.cgroup_dirs,
+                                     "cgroup_failed": self.cgroup_failed}) + "\n")
         sys.stdout.flush()
         stdin = sys.stdin.fileno()
         while True:
@@ -219,12 +219,10 @@ class Zygote:
             error = f"cannot read the submission: {exc.strerror}"
         else:
             error = None
-        cg = None
-        if cfg["cgroups"]:
-            cg = limits.Cgroups(self.cgroup_parent, f"w{self.seq}", self.limits, tuple(cfg["cgroups"]))
+        cg = self.cgroup_run.worker(f"w{self.seq}", self.limits) if self.cgroup_run is not None else None
         applied = ["process"] + (cg.applied if cg else [])
         failed = dict(cg.failed) if cg else {}
-        ns_applied, ns_failed = namespaces.unshare_all(tuple(cfg["namespaces"]))
+        ns_applied, ns_failed = namespaces.unshare_all(tuple(cfg["namespaces"]), user=cfg["userns"])
         applied += ns_applied
         failed.update(ns_failed)
         if "mntns" in ns_applied:
@@ -356,8 +354,8 @@ def main() -> None:
                     time.sleep(0.005)
             except ChildProcessError:
                 break
-        for controller in cfg.get("cgroups", ()):  # the per-run parent; workers' own dirs are gone
-            limits.remove(limits.parent_dir(zygote.cgroup_parent, controller))
+        if zygote.cgroup_run is not None:  # the per-run parent; workers' own dirs are gone
+            zygote.cgroup_run.remove()
 
 
 if __name__ == "__main__":
