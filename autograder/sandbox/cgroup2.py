@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 
+from . import cgroupfs
 from .cgroupfs import CONTROLLERS, WorkerCgroup, remove, write
 from .limits import Limits
 
@@ -37,7 +38,7 @@ def own_cgroup(proc_self_cgroup: str = "/proc/self/cgroup") -> str:
 def _words(path: str, name: str) -> set[str]:
     try:
         with open(os.path.join(path, name)) as f:
-            return set(f.read().split())
+            return {w.lstrip("+") for w in f.read().split()}
     except OSError:
         return set()
 
@@ -60,7 +61,8 @@ def find_parent(mount: str, own: str, *, pid: int, root: bool,
         return here
     if writable and need <= _words(here, "cgroup.controllers") and _procs(here) == {pid}:
         leaf = os.path.join(here, "zygote")
-        os.makedirs(leaf, exist_ok=True)
+        if not os.path.isdir(leaf):
+            cgroupfs.mkdir(leaf)
         write(leaf, "cgroup.procs", pid)
         try:
             write(here, "cgroup.subtree_control", " ".join(f"+{c}" for c in wanted))
@@ -82,9 +84,10 @@ class V2Run:
     def __init__(self, parent: str, name: str, wanted: tuple[str, ...] = CONTROLLERS) -> None:
         self.dir = os.path.join(parent, name)
         remove(self.dir)
-        os.mkdir(self.dir, 0o755)
+        cgroupfs.mkdir(self.dir)
         try:
-            write(self.dir, "cgroup.subtree_control", " ".join(f"+{c}" for c in wanted))
+            if wanted:
+                write(self.dir, "cgroup.subtree_control", " ".join(f"+{c}" for c in wanted))
         except OSError:
             remove(self.dir)
             raise
@@ -105,7 +108,7 @@ class V2Worker:
         self.procs_fd = -1
         try:
             remove(self.path)
-            os.mkdir(self.path, 0o755)
+            cgroupfs.mkdir(self.path)
             if "memory" in controllers:
                 write(self.path, "memory.max", limits.memory_bytes)
                 if os.path.exists(os.path.join(self.path, "memory.swap.max")):

@@ -43,7 +43,15 @@ def write(path: str, name: str, value: object) -> None:
         f.write(str(value))
 
 
-def remove(path: str, deadline: float = REMOVE_DEADLINE) -> None:
+def mkdir(path: str) -> None:
+    os.mkdir(path, 0o755)  # on cgroupfs the kernel fills it with the interface files
+
+
+def _rmdir(path: str) -> None:
+    os.rmdir(path)  # on cgroupfs this also removes the interface files; EBUSY while processes are left
+
+
+def remove(path: str, deadline: float | None = None) -> None:
     """Kill whatever is left in a cgroup tree (cgroup.kill on v2, SIGKILL per pid on v1), then remove it.
 
     Returns once the directory is gone: rmdir succeeds only when no process is left in it, so a
@@ -55,6 +63,8 @@ def remove(path: str, deadline: float = REMOVE_DEADLINE) -> None:
     for entry in os.scandir(path):
         if entry.is_dir(follow_symlinks=False):
             remove(entry.path, deadline)
+    if deadline is None:
+        deadline = REMOVE_DEADLINE
     end = time.monotonic() + deadline
     kill_file = os.path.join(path, "cgroup.kill")
     while True:
@@ -70,7 +80,7 @@ def remove(path: str, deadline: float = REMOVE_DEADLINE) -> None:
                 except OSError:
                     pass
         try:
-            os.rmdir(path)
+            _rmdir(path)
             return
         except FileNotFoundError:
             return
