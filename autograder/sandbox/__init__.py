@@ -6,9 +6,11 @@
     provider.module("backprop").sigmoid(x)                       # one round trip to the worker
     provider.output(); provider.close(); sandbox.close()
 
-Layers: zygote.py (fork server in a fresh interpreter), namespaces.py, landlock.py, seccomp.py,
-limits.py (rlimits, cgroups, uid), worker.py (self-confinement and the request loop), wire.py
-(framing), remote.py (RemoteProvider, RemoteObject), protections.py (names and requirements).
+Layers: plan.py (what to try: root or rootless, cgroup v1/v2/none), zygote.py (fork server in a fresh
+interpreter), namespaces.py (incl. the rootless user namespace), landlock.py, seccomp.py, limits.py
+(rlimits, uid, capabilities), uids.py (worker uids unique on the machine), cgroups.py with cgroupfs.py,
+cgroup1.py, cgroup2.py, worker.py (self-confinement and the request loop), wire.py (framing),
+remote.py (RemoteProvider, RemoteObject), protections.py (names and requirements).
 """
 
 from __future__ import annotations
