@@ -15,6 +15,7 @@ tmpfs holding the student's files (src/, read-only) and the worker's work dir (w
 from __future__ import annotations
 
 import os
+import subprocess
 
 from . import _sys
 
@@ -31,25 +32,68 @@ SRC = "/tmp/src"
 WORK = "/tmp/work"
 
 
-def enter_user_namespace() -> None:
-    """Unshare a user namespace that maps the invoking user (and group) onto itself, nothing else."""
+def worker_id_inside(uid: int) -> int:
+    """The id a worker with a subordinate uid has inside its user namespace (any id but the user's)."""
+    return 1000 if uid != 1000 else 1001
+
+
+def enter_user_namespace(sub_ids: tuple[int, int] | None = None) -> None:
+    """Unshare a user namespace that maps the invoking user (and group) onto itself.
+
+    With `sub_ids` (a subordinate uid and gid granted in /etc/subuid and /etc/subgid) it also maps
+    worker_id_inside(uid) onto them, which only the setuid helpers newuidmap/newgidmap may write:
+    they run in a child forked before the unshare, since from inside the namespace they would not
+    be privileged.
+    """
     uid, gid = os.geteuid(), os.getegid()
-    _sys.unshare(_sys.CLONE_NEWUSER)
-    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1\n"), ("gid_map", f"{gid} {gid} 1\n")):
-        with open(f"/proc/self/{name}", "w") as f:
-            f.write(text)
+    if sub_ids is None:
+        _sys.unshare(_sys.CLONE_NEWUSER)
+        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1\n"), ("gid_map", f"{gid} {gid} 1\n")):
+            with open(f"/proc/self/{name}", "w") as f:
+                f.write(text)
+        return
+    inside = worker_id_inside(uid)
+    go_r, go_w = os.pipe()
+    helper = os.fork()
+    if helper == 0:
+        code = 1
+        try:
+            os.close(go_w)
+            if os.read(go_r, 1) == b"1":
+                target = str(os.getppid())
+                done = [subprocess.run([tool, target, str(own), str(own), "1", str(inside), str(sub), "1"],
+                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL).returncode
+                        for tool, own, sub in (("newuidmap", uid, sub_ids[0]), ("newgidmap", gid, sub_ids[1]))]
+                code = 0 if done == [0, 0] else 1
+        finally:
+            os._exit(code)
+    os.close(go_r)
+    try:
+        _sys.unshare(_sys.CLONE_NEWUSER)
+    except OSError:
+        os.close(go_w)
+        os.waitpid(helper, 0)
+        raise
+    os.write(go_w, b"1")
+    os.close(go_w)
+    _, status = os.waitpid(helper, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise OSError(f"newuidmap/newgidmap could not map the worker's subordinate ids {sub_ids}")
 
 
-def unshare_all(wanted: tuple[str, ...], user: bool = False) -> tuple[list[str], dict[str, str]]:
+def unshare_all(wanted: tuple[str, ...], user: bool = False,
+                sub_ids: tuple[int, int] | None = None) -> tuple[list[str], dict[str, str]]:
     """Unshare the wanted namespaces, all at once if possible, else one by one. (applied, failed).
 
     With `user` (no root) a user namespace comes first; if it cannot be made none of the others can.
     """
     if user:
         try:
-            enter_user_namespace()
+            enter_user_namespace(sub_ids)
         except OSError as exc:
-            why = f"no user namespace ({exc.strerror or exc}): unprivileged user namespaces are disabled here"
+            why = (f"no user namespace ({exc.strerror}): unprivileged user namespaces are disabled here"
+                   if exc.strerror else f"no user namespace: {exc}")
             return [], {name: why for name in ("userns",) + tuple(wanted)}
     applied: list[str] = ["userns"] if user else []
     failed: dict[str, str] = {}

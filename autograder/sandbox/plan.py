@@ -4,10 +4,12 @@ Two modes, chosen by the effective uid; the worker then reports what it actually
 
 - root: network, mount, pid, IPC and UTS namespaces; a uid of its own per worker, claimed
   machine-wide (uids.py); cgroups (v1, or a v2 subtree).
-- not root (rootless): a user namespace first, mapping only the invoking user, then the same five
-  namespaces inside it; every worker runs as the invoking user with no capabilities ("userns"), each
-  in its own namespaces with private dirs (per-worker uids would need /etc/subuid and newuidmap,
-  which this version does not use: the probe line says so); cgroups only from a delegated v2 subtree.
+- not root (rootless): a user namespace first, mapping the invoking user onto itself, then the same
+  five namespaces inside it; the worker keeps no capabilities ("userns"). Where /etc/subuid and
+  /etc/subgid grant the user a range and newuidmap/newgidmap exist, each worker also gets a
+  subordinate uid of its own ("uid", claimed like root's); otherwise every worker runs as the
+  invoking user, each in its own namespaces with private dirs, and the probe line says so.
+  cgroups only from a delegated v2 subtree.
 
 Landlock, no_new_privs, seccomp and rlimits are the same in both.
 """
@@ -33,30 +35,50 @@ class Plan:
     namespaces: tuple[str, ...]
     per_worker_uid: bool
     cgroups: dict[str, Any]  # {"version", "controllers", "why"} for cgroups.start_run
+    sub_ids: tuple[int, int, int] | None = None  # rootless per-worker ids: (first uid, first gid, count)
+    uid_locks: str = "/run/autograder-uids"  # where worker uids are claimed (uids.py)
     launcher: tuple[str, ...] = ()  # a command prefix for the zygote (a systemd scope for cgroup v2)
     not_tried: dict[str, str] = field(default_factory=dict)  # protection -> why it is not tried
 
     def zygote_config(self) -> dict[str, Any]:
         return {"userns": self.userns, "namespaces": list(self.namespaces), "try_uid": self.per_worker_uid,
-                "cgroups": dict(self.cgroups)}
+                "cgroups": dict(self.cgroups), "sub_ids": self.sub_ids, "uid_locks": self.uid_locks}
 
 
-def subuid_note(uid: int, subuid: str = "/etc/subuid", which: Callable[[str], str | None] = shutil.which) -> str:
-    """Why every worker shares the invoking user's uid here (naming what per-worker uids would need)."""
+def subordinate_range(uid: int, path: str) -> tuple[int, int] | None:
+    """(first, count) of the ids /etc/subuid (or /etc/subgid) grants this user, by name or number."""
     try:
         name = pwd.getpwuid(uid).pw_name
     except KeyError:
         name = str(uid)
-    granted = False
     try:
-        with open(subuid) as f:
-            granted = any(line.split(":")[0] in (name, str(uid)) for line in f if line.count(":") == 2)
+        with open(path) as f:
+            for line in f:
+                fields = line.strip().split(":")
+                if len(fields) == 3 and fields[0] in (name, str(uid)) and fields[1].isdigit() and fields[2].isdigit():
+                    return int(fields[1]), int(fields[2])
     except OSError:
         pass
-    have = (["a range in /etc/subuid"] if granted else []) + (["newuidmap"] if which("newuidmap") else [])
+    return None
+
+
+def subuid_note(uid: int, subuid: str = "/etc/subuid", subgid: str = "/etc/subgid",
+                which: Callable[[str], str | None] = shutil.which) -> str:
+    """Why every worker shares the invoking user's uid here (naming what per-worker uids need)."""
+    lacking = [what for what, ok in (("a range in /etc/subuid", subordinate_range(uid, subuid)),
+                                     ("a range in /etc/subgid", subordinate_range(uid, subgid)),
+                                     ("newuidmap", which("newuidmap")), ("newgidmap", which("newgidmap"))) if not ok]
     return ("not root: every worker runs as the invoking user, without capabilities, in its own user, pid and "
-            "mount namespaces with private dirs" + (f" (this machine has {' and '.join(have)}; per-worker "
-                                                     "subordinate uids are not used yet)" if have else ""))
+            "mount namespaces with private dirs (a uid per worker needs " + ", ".join(lacking) + ")")
+
+
+def sub_ids(uid: int, gid: int, subuid: str = "/etc/subuid", subgid: str = "/etc/subgid",
+            which: Callable[[str], str | None] = shutil.which) -> tuple[int, int, int] | None:
+    """(first subordinate uid, first subordinate gid, how many) when per-worker uids are possible."""
+    u, g = subordinate_range(uid, subuid), subordinate_range(uid, subgid)
+    if u is None or g is None or not which("newuidmap") or not which("newgidmap"):
+        return None
+    return u[0], g[0], min(u[1], g[1])
 
 
 def _v2_plan(root: bool, cgroup_root: str, which: Callable[[str], str | None]) -> tuple[dict[str, Any], tuple[str, ...]]:
@@ -91,8 +113,14 @@ def make(skip: tuple[str, ...] = (), *, euid: int | None = None, cgroup_root: st
     if not root and not userns:
         not_tried.update({n: "not root and no user namespace" for n in namespaces})
         namespaces = ()
+    subs = None
+    locks = "/run/autograder-uids"
     if not root:
-        not_tried.setdefault("uid", subuid_note(os.geteuid() if euid is None else euid, which=which))
+        me = os.geteuid() if euid is None else euid
+        subs = sub_ids(me, os.getegid(), which=which) if userns and "uid" not in skip else None
+        if subs is None:
+            not_tried.setdefault("uid", subuid_note(me, which=which))
+        locks = os.path.join(os.environ.get("XDG_RUNTIME_DIR") or "/tmp", f"autograder-uids-{me}")
     else:
         not_tried.setdefault("userns", "root: a uid per worker instead")
     version = detect(cgroup_root)
@@ -111,5 +139,6 @@ def make(skip: tuple[str, ...] = (), *, euid: int | None = None, cgroup_root: st
     for c in CONTROLLERS:
         if c not in cg["controllers"] and f"cgroup_{c}" not in skip:
             not_tried[f"cgroup_{c}"] = cg["why"] + (f"; {RLIMIT_ONLY}" if c == "memory" else "")
-    return Plan(root=root, userns=userns, namespaces=namespaces, per_worker_uid=root and "uid" not in skip,
-                cgroups=cg, launcher=launcher, not_tried=not_tried)
+    return Plan(root=root, userns=userns, namespaces=namespaces,
+                per_worker_uid=(root and "uid" not in skip) or subs is not None, cgroups=cg, sub_ids=subs,
+                uid_locks=locks, launcher=launcher, not_tried=not_tried)

@@ -183,7 +183,13 @@ class Zygote:
         conn.settimeout(None)
         uid, lock = None, -1
         if self.cfg["try_uid"]:  # machine-wide: the supervisor holds the claim until its worker is gone
-            uid, lock = uids.claim({u for u in self.slots.values() if u is not None})
+            held = {u for u in self.slots.values() if u is not None}
+            subs = self.cfg.get("sub_ids")
+            if subs:  # rootless: a subordinate uid of this user's range
+                uid, lock = uids.claim(held, base=subs[0], slots=min(subs[2], uids.UID_SLOTS),
+                                       lock_dir=self.cfg["uid_locks"])
+            else:
+                uid, lock = uids.claim(held, lock_dir=self.cfg["uid_locks"])
         self.seq += 1
         sys.stdout.flush()
         sys.stderr.flush()
@@ -222,7 +228,10 @@ class Zygote:
         cg = self.cgroup_run.worker(f"w{self.seq}", self.limits) if self.cgroup_run is not None else None
         applied = ["process"] + (cg.applied if cg else [])
         failed = dict(cg.failed) if cg else {}
-        ns_applied, ns_failed = namespaces.unshare_all(tuple(cfg["namespaces"]), user=cfg["userns"])
+        subs = cfg.get("sub_ids")
+        sub_ids = (uid, subs[1] + uid - subs[0]) if subs and uid is not None else None
+        worker_uid = namespaces.worker_id_inside(os.geteuid()) if sub_ids else uid  # as the worker sees it
+        ns_applied, ns_failed = namespaces.unshare_all(tuple(cfg["namespaces"]), user=cfg["userns"], sub_ids=sub_ids)
         applied += ns_applied
         failed.update(ns_failed)
         if "mntns" in ns_applied:
@@ -237,10 +246,10 @@ class Zygote:
             base = os.path.join(cfg["fallback_dir"], f"w{self.seq}")
             src, work = os.path.join(base, "src"), os.path.join(base, "work")
             os.makedirs(base, 0o755)
-        write_student_files(files, src, work, uid)
+        write_student_files(files, src, work, worker_uid)
         ctx = {"applied": applied, "failed": failed, "limits": cfg["limits"],
                "baseline_vm": self.baseline_vm,
-               "runtime": self.runtime, "src": src, "work": work, "uid": uid, "required": list(request.get("required", [])),
+               "runtime": self.runtime, "src": src, "work": work, "uid": worker_uid, "required": list(request.get("required", [])),
                "try_landlock": cfg["try_landlock"], "try_seccomp": cfg["try_seccomp"]}
         parent_chan, child_chan = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         out_r, out_w = os.pipe()

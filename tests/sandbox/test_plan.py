@@ -64,10 +64,14 @@ def test_skips_are_honoured(tmp_path: Path) -> None:
     assert p.cgroups["controllers"] == ["pids"] and p.not_tried["cgroup_memory"] == "skipped"
 
 
-def test_the_subuid_note_names_what_the_machine_has(tmp_path: Path) -> None:
-    subuid = tmp_path / "subuid"
+def test_per_worker_uids_without_root_need_both_ranges_and_both_helpers(tmp_path: Path) -> None:
+    subuid, subgid = tmp_path / "subuid", tmp_path / "subgid"
     subuid.write_text("someone:100000:65536\n")
-    assert "per-worker" not in plan.subuid_note(0, str(subuid), which=lambda _: None)
-    subuid.write_text("root:100000:65536\n")
-    note = plan.subuid_note(0, str(subuid), which=lambda name: "/usr/bin/newuidmap")
-    assert "a range in /etc/subuid and newuidmap" in note and "not used yet" in note
+    subgid.write_text("root:200000:1000\n")
+    have = lambda name: f"/usr/bin/{name}"  # noqa: E731
+    assert plan.sub_ids(0, 0, str(subuid), str(subgid), which=have) is None  # no uid range for this user
+    note = plan.subuid_note(0, str(subuid), str(subgid), which=lambda _: None)
+    assert "needs a range in /etc/subuid, newuidmap, newgidmap" in note
+    subuid.write_text("someone:1:2\nroot:100000:65536\n")
+    assert plan.sub_ids(0, 0, str(subuid), str(subgid), which=have) == (100000, 200000, 1000)
+    assert plan.sub_ids(0, 0, str(subuid), str(subgid), which=lambda n: None if n == "newgidmap" else n) is None
