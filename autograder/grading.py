@@ -153,7 +153,7 @@ def grade(
 
         serialize.write_json_atomic(
             options.gradescope_results,
-            to_gradescope(serialize.to_dict(report.results[0]), assignment.spec.questions),
+            to_gradescope(serialize.to_dict(report.results[0]), assignment.spec.questions, assignment.hidden_scores),
         )
     return report
 

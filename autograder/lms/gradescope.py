@@ -41,6 +41,7 @@ from .errors import ExportError, GradescopeError
 from .feedback import hint, short_name
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+HIDDEN_SCORES = ("until_published", "visible")  # assignment.yaml's hidden_scores
 DEFAULT_HIDDEN_VISIBILITY = "after_published"
 STUDENT_FIELDS = ("email", "id")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")  # what `autograder grade` accepts as a folder name
@@ -62,12 +63,20 @@ def _question_info(q: Any) -> dict[str, Any]:
     return {"id": get("id"), "title": get("title", None) or get("id"), "hidden_visibility": visibility}
 
 
-def to_gradescope(result: Mapping[str, Any], questions: Iterable[Any] = ()) -> dict[str, Any]:
+def to_gradescope(result: Mapping[str, Any], questions: Iterable[Any] = (),
+                  hidden_scores: str = "until_published") -> dict[str, Any]:
     """Gradescope's results.json for one result dict (the grader's JSON), pure: no I/O.
 
     `questions` are assignment.yaml's questions (QuestionSpec objects or dicts with id, title and
-    hidden_visibility); questions only in the result default to `after_published`.
+    hidden_visibility); questions only in the result default to `after_published`. `hidden_scores`
+    is assignment.yaml's policy: "until_published" puts each question's hidden points on its own
+    entry with its hidden_visibility, so Gradescope shows students neither those points nor their
+    total before grades are published (resubmitting reveals nothing about the hidden tests);
+    "visible" pools them on one visible entry so the total is always shown.
     """
+    if hidden_scores not in HIDDEN_SCORES:
+        raise GradescopeError(f"hidden_scores {hidden_scores!r} is not one of {', '.join(HIDDEN_SCORES)}")
+    withheld = hidden_scores == "until_published"
     if not isinstance(result, Mapping):  # a model.Result
         from ..serialize import to_dict
 
@@ -119,7 +128,10 @@ def to_gradescope(result: Mapping[str, Any], questions: Iterable[Any] = ()) -> d
         entry = {"name": f"{title}: hidden tests", "number": f"{i}.{n}", "score": 0.0, "max_score": 0.0,
                  "status": "passed" if passed == len(hidden) else "failed", "output": "\n".join(lines),
                  "output_format": "text", "tags": [qid, "hidden"], "visibility": visibility}
-        if visibility == "visible":
+        if withheld:
+            entry["visibility"] = visibility if visibility != "visible" else "after_published"
+            entry["score"], entry["max_score"] = _round(h_score), _round(h_max)
+        elif visibility == "visible":
             entry["score"], entry["max_score"] = _round(h_score), _round(h_max)
         else:
             pooled_score += h_score
@@ -143,6 +155,9 @@ def to_gradescope(result: Mapping[str, Any], questions: Iterable[Any] = ()) -> d
     summary = [f"**Score: {score:g} / {max_score:g}**", ""]
     if result.get("status") == "error":
         summary += ["This submission could not be graded: " + (result.get("error") or "unknown reason"), ""]
+    elif withheld and hidden_max:
+        summary = [f"**Public tests: {_round(public_score):g} / {_round(public_max):g} points**", "",
+                   "Your hidden-test results and your total score are shown when grades are published."]
     else:
         summary.append(f"Public tests: {_round(public_score):g} / {_round(public_max):g} points. "
                        f"Hidden tests: {_round(hidden_score):g} / {_round(hidden_max):g} points.")
