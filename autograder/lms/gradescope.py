@@ -6,13 +6,12 @@ the sum of the tests), `execution_time`, `output`, `output_format`, `visibility`
 `max_score`, `status` ("passed"/"failed"), `output`, `output_format`, `tags` and `visibility`
 (hidden, after_due_date, after_published, visible).
 
-The specification's trap: "if test cases are hidden, students will not be able to see their total
-score". So points never sit on a test that students cannot see. Each question's hidden tests are
-reported as one entry with the question's `hidden_visibility` from assignment.yaml, carrying no
-points (its text says how many points it earned); the points of every non-visible hidden entry
-are carried by one visible "Hidden tests (all questions)" entry, which reveals nothing the
-visible total does not. Students always see their total; per-question hidden results follow
-assignment.yaml.
+The specification: "if test cases are hidden, students will not be able to see their total score".
+assignment.yaml's `hidden_scores` uses it. `until_published` (the default): each question's hidden
+tests are one entry with the question's `hidden_visibility`, carrying their points, so students
+see neither those points nor their total before publication and cannot probe the hidden tests by
+resubmitting. `visible`: points never sit on a test students cannot see; the hidden entries carry
+none and one visible "Hidden tests (all questions)" entry carries them, so the total shows at once.
 
 Inside Gradescope's container, `run_autograder` calls `python -m autograder.lms.gradescope run`,
 which takes the student id from /autograder/submission_metadata.json (so the per-student seed is
