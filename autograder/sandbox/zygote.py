@@ -185,11 +185,15 @@ class Zygote:
         if self.cfg["try_uid"]:  # machine-wide: the supervisor holds the claim until its worker is gone
             held = {u for u in self.slots.values() if u is not None}
             subs = self.cfg.get("sub_ids")
-            if subs:  # rootless: a subordinate uid of this user's range
-                uid, lock = uids.claim(held, base=subs[0], slots=min(subs[2], uids.UID_SLOTS),
-                                       lock_dir=self.cfg["uid_locks"])
-            else:
-                uid, lock = uids.claim(held, lock_dir=self.cfg["uid_locks"])
+            try:
+                if subs:  # rootless: a subordinate uid of this user's range
+                    uid, lock = uids.claim(held, base=subs[0], slots=min(subs[2], uids.UID_SLOTS),
+                                           lock_dir=self.cfg["uid_locks"])
+                else:
+                    uid, lock = uids.claim(held, lock_dir=self.cfg["uid_locks"])
+            except OSError as exc:
+                self._refuse(conn, f"no worker uid: {exc}")
+                return
         self.seq += 1
         sys.stdout.flush()
         sys.stderr.flush()
