@@ -23,7 +23,7 @@ import pytest
 import torch
 
 from autograder.grading import GradeOptions, grade
-from autograder.layout import CourseDir
+from autograder.course import CourseDir
 
 ROOT = Path(__file__).resolve().parents[2]
 USERNS_PROBE = ("import ctypes, sys; libc = ctypes.CDLL(None, use_errno=True); "
