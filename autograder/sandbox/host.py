@@ -137,8 +137,11 @@ class Sandbox:
         finally:
             log.close()
         assert self._proc.stdin is not None and self._proc.stdout is not None
-        self._proc.stdin.write(json.dumps(cfg).encode() + b"\n")
-        self._proc.stdin.flush()
+        try:
+            self._proc.stdin.write(json.dumps(cfg).encode() + b"\n")
+            self._proc.stdin.flush()
+        except OSError as exc:  # it exited already (a launcher that cannot start it)
+            raise SandboxError(f"the sandbox's zygote exited at start ({exc.strerror or exc})") from None
         return self._read_ready()
 
     def _read_ready(self) -> dict:
