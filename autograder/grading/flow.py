@@ -59,8 +59,8 @@ def choose_assignment(course: CourseDir, subs: list[Submission], name: str | Non
         return course.assignment(name)
     names: set[str] = set()
     for sub in subs:
-        names |= file_names(sub)  # bounded, never raises: the submissions are not trusted yet
-    matches = [a for a in course.assignments() if names & set(a.spec.files)]
+        names |= {n.lower() for n in file_names(sub)}  # bounded, never raises: not trusted yet
+    matches = [a for a in course.assignments() if names & {f.lower() for f in a.spec.files}]
     if len(matches) == 1:
         return matches[0]
     candidates = ", ".join(a.name for a in matches) or "none"
