@@ -120,7 +120,8 @@ def grade(submissions: Path, assignment: str | None, out: Path, jobs: int, regra
         raise TestsBroken(f"the assignment's tests are broken: {terminal(report.tests_broken)}")
     gradebook_run = write_run_files(report)
     if gradescope_results is not None and report.results:
-        write_results_json(gradescope_results, report.results[0], report.assignment.spec.questions)
+        write_results_json(gradescope_results, report.results[0], report.assignment.spec.questions,
+                           report.assignment.hidden_scores)
     for line in summary_lines(report.assignment.spec, report.results, graded=len(report.graded),
                               resumed=len(report.resumed), skipped=report.skipped):
         click.echo(line)

@@ -215,7 +215,8 @@ def diff_cmd(run_a: str, run_b: str, db: Path) -> None:
 @click.option("--student-field", type=click.Choice(["email", "id"]), default="email", show_default=True,
               help="Which field of Gradescope's users[] is the student id (and so the seed).")
 @click.option("--unsafe", is_flag=True, help="Grade without isolation inside Gradescope (if its container cannot isolate).")
-@click.option("--torch-index-url", default="", metavar="URL", help="Package index for torch in setup.sh (e.g. CPU wheels).")
+@click.option("--torch-index-url", default="https://download.pytorch.org/whl/cpu", show_default=True, metavar="URL",
+              help="Package index for torch in setup.sh: PyTorch's CPU-only wheels by default; '' for PyPI.")
 def gradescope_cmd(assignment: str, out: Path, student_field: str, unsafe: bool, torch_index_url: str) -> None:
     """Build Gradescope's autograder.zip for ASSIGNMENT."""
     from ..exports.gradescope_bundle import build_autograder_zip
