@@ -1,17 +1,20 @@
 """Regenerate the example submissions from the reference solutions and the mutant bank.
 
-    python examples/generate.py
+    python examples/generate.py            # rewrite examples/backprop/ and examples/torchnets/
+    python examples/generate.py --check    # exit 1 if an examples folder is out of date (a project test)
 
-For each assignment with examples (backprop, torchnets): alice is the reference (full marks), bob
-has three plausible bugs from mutants.yaml (partial marks), carol.zip is broken and each break
-costs only the questions it touches. backprop's carol: a syntax error in backprop.py, an endless
-loop in optim.py, exit() at import of autodiff.py. torchnets' carol: exit() at import of models.py,
-a syntax error in crops.py, an endless loop in five_crop_logits (training.py).
+For each assignment with examples: alice is the reference (full marks), bob has three plausible bugs
+from mutants.yaml (partial marks), carol.zip is broken and each break costs only the questions it
+touches. backprop's carol: a syntax error in backprop.py, an endless loop in optim.py, exit() at
+import of autodiff.py. torchnets' carol: exit() at import of models.py, a syntax error in crops.py,
+an endless loop in five_crop_logits (training.py).
 """
 
 from __future__ import annotations
 
 import shutil
+import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -41,14 +44,9 @@ def carol(name: str, solutions: Path) -> dict[str, str]:
     }
 
 
-def main() -> None:
-    for name in BOB_BUGS:
-        generate(name)
-
-
-def generate(name: str) -> None:
+def build(name: str, dest: Path) -> None:
+    """Write the example submissions of assignment `name` into `dest` (replaced)."""
     solutions = ROOT / "solutions" / name
-    dest = ROOT / "examples" / name
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
@@ -60,12 +58,51 @@ def generate(name: str) -> None:
     for m in chosen:
         path = dest / "bob" / m["file"]
         path.write_text(path.read_text().replace(m["replace"], m["with"]))
-    broken = carol(name, solutions)
     with zipfile.ZipFile(dest / "carol.zip", "w", compression=zipfile.ZIP_DEFLATED) as z:
-        for filename, text in sorted(broken.items()):
+        for filename, text in sorted(carol(name, solutions).items()):
             info = zipfile.ZipInfo(f"carol/{filename}", date_time=(2026, 1, 1, 0, 0, 0))
             z.writestr(info, text)
 
 
+def contents(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` by relative path, with zip files compared by their entries."""
+    found: dict[str, bytes] = {}
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or "__pycache__" in path.parts:
+            continue
+        rel = path.relative_to(folder).as_posix()
+        if path.suffix == ".zip":
+            with zipfile.ZipFile(path) as z:
+                found.update({f"{rel}!{n}": z.read(n) for n in sorted(z.namelist())})
+        else:
+            found[rel] = path.read_bytes()
+    return found
+
+
+def stale() -> list[str]:
+    """The example files that differ from what `build` writes now (empty: up to date)."""
+    differ = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in BOB_BUGS:
+            fresh = Path(tmp) / name
+            build(name, fresh)
+            want, have = contents(fresh), contents(ROOT / "examples" / name)
+            differ += [f"{name}/{k}" for k in sorted(want.keys() | have.keys()) if want.get(k) != have.get(k)]
+    return differ
+
+
+def main(argv: list[str]) -> int:
+    if "--check" in argv:
+        differ = stale()
+        if differ:
+            print("examples are out of date (run python examples/generate.py): " + ", ".join(differ))
+            return 1
+        print("examples are up to date")
+        return 0
+    for name in BOB_BUGS:
+        build(name, ROOT / "examples" / name)
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main(sys.argv[1:]))

@@ -37,6 +37,7 @@ class _Host:
                  questions: frozenset[str] | None = None) -> None:
         self.session = session
         self.on_student = on_student
+        self.broken = ""  # why the tests cannot be collected (raised as TestsBroken after the session)
         self.questions = questions
 
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -56,8 +57,10 @@ class _Host:
         config.stash[SESSION] = self.session
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if report.failed:
-            raise TestsBroken(f"cannot collect {report.nodeid}: {str(report.longrepr)[-2000:]}")
+        # Recorded, not raised: raised in a hook it would become pytest's internal error, message lost.
+        # pytest itself runs no test when collection failed.
+        if report.failed and not self.broken:
+            self.broken = f"cannot collect {report.nodeid}: {str(report.longrepr)[-2000:]}"
 
     @pytest.hookimpl
     def pytest_gradekit_student_done(self, student_id: str, outcomes: list[Outcome]) -> None:
@@ -97,7 +100,10 @@ def run_tests(
     args += ["-q", "-p", "no:cacheprovider", "--import-mode=importlib", f"--rootdir={root}", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     if select:
         args += ["-k", select]
-    code = pytest.main(args, plugins=[_Host(session, on_student, questions)])
+    host = _Host(session, on_student, questions)
+    code = pytest.main(args, plugins=[host])
+    if host.broken:
+        raise TestsBroken(host.broken)
     if code in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         raise TestsBroken(f"pytest could not run the tests of {name} (exit code {int(code)})")
     return TestRun(tuple(session.outcomes), int(code))

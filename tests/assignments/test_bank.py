@@ -122,12 +122,12 @@ def batched_bank(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 def _check_bug(entry: dict, result) -> None:
     q = result.question(entry["question"])
-    assert q.tests, f"no test of {q.id} ran for mutant {entry['name']}"
+    assert q is not None and q.tests, f"no hidden test of {entry['question']} ran for mutant {entry['name']}"
     assert q.score < q.max_score, f"mutant {entry['name']} keeps full marks on the hidden tests of {q.id}"
-    for t in q.tests:
-        if not t.passed:
-            assert t.hidden
-            assert not re.search(r"(expected|received) -?\d", t.message), f"hidden message leaks values: {t.message}"
+    failed = [t for t in q.tests if not t.passed]  # only hidden tests ran (public=False)
+    assert failed and all(t.message for t in failed), "a failed hidden test says what failed"
+    for t in failed:
+        assert not re.search(r"(expected|received) -?\d", t.message), f"hidden message leaks values: {t.message}"
 
 
 def _check_alternative(entry: dict, result, question_only: bool = False) -> None:
@@ -168,3 +168,23 @@ def test_every_hidden_test_catches_a_bug(name: str, batched_bank: dict) -> None:
     caught = {t.name for (_, kind, _), r in results.items() if kind == "bug"
               for q in r.questions for t in q.tests if t.hidden and not t.passed}
     assert hidden and hidden <= caught, f"hidden tests no bug fails: {sorted(hidden - caught)}"
+
+
+def _hinted(kind: str) -> list:
+    return [p for p in _mutants(kind) if "hint" in p.values[1] or "not_hint" in p.values[1]]
+
+
+@pytest.mark.parametrize(("name", "entry"), _hinted("bug"))
+def test_hints_name_the_check_that_failed(name: str, entry: dict, tmp_path: Path) -> None:
+    """A mutant's `hint` must appear in a failed test's message of its question and `not_hint` in none:
+    hints belong to the check that failed (a wrong state is not blamed on the update)."""
+    spec, result = _grade(name, _apply(name, entry, tmp_path))
+    q = result.question(entry["question"])
+    assert q is not None
+    messages = [t.message for t in q.tests if not t.passed]
+    assert messages, f"mutant {entry['name']} fails no test of {q.id}"
+    if "hint" in entry:
+        assert any(entry["hint"] in m for m in messages), f"no message has {entry['hint']!r}: {messages}"
+    if "not_hint" in entry:
+        wrong = [m for m in messages if entry["not_hint"] in m]
+        assert not wrong, f"{entry['name']}: a hint points at the wrong cause: {wrong[0]}"

@@ -12,9 +12,10 @@ from autograder.course import CourseDir
 from autograder.exports.run_files import write_run_files
 from autograder.grading import GradeOptions, grade
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="isolated grading needs root (namespaces, setuid)")
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="isolated grading needs root (namespaces, setuid)")
 
 
+@needs_root
 def test_examples_grade_as_documented(course: CourseDir, tmp_path: Path) -> None:
     report = grade(course, course.root / "examples" / "backprop", GradeOptions(out=tmp_path))
     assert not report.grader_errors
@@ -57,3 +58,14 @@ def test_torchnets_examples_grade_as_documented(course: CourseDir, tmp_path: Pat
     assert later and all("earlier test" in m and "time limit" in m for m in later)
     for qid in ("train_epoch", "memorization"):
         assert carol[qid].score == carol[qid].max_score, f"the timeout must not cost {qid}"
+
+
+def test_examples_are_up_to_date_with_solutions_and_mutants(course: CourseDir) -> None:
+    """examples/ is generated (examples/generate.py) like release/, and checked the same way."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("examples_generate", course.root / "examples" / "generate.py")
+    assert spec is not None and spec.loader is not None
+    generate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate)
+    assert generate.stale() == [], "examples/ is out of date: run `python examples/generate.py`"
