@@ -44,10 +44,13 @@ def release(names: tuple[str, ...], check: bool) -> None:
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, help="Parallel submissions (0: one per core).")
 @click.option("--regrade", is_flag=True, help="Grade again students that already have a result in --out.")
 @click.option("--unsafe", is_flag=True, help="Grade even when the machine cannot isolate student code.")
+@click.option("--ray", "ray_address", metavar="ADDRESS",
+              help="Grade on this Ray cluster ('auto' on a node of it; --jobs is then per node). "
+                   "Needs the extra: pip install 'dl-autograder[cluster]'.")
 @click.option("--gradescope-results", type=click.Path(path_type=Path), help="Also write Gradescope's results.json here.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def grade(submissions: Path, assignment: str | None, out: Path, jobs: int, regrade: bool, unsafe: bool,
-          gradescope_results: Path | None, quiet: bool) -> None:
+          ray_address: str | None, gradescope_results: Path | None, quiet: bool) -> None:
     """Grade every submission in SUBMISSIONS (one <student>/ folder or <student>.zip each)."""
     from tqdm import tqdm
 
@@ -71,12 +74,14 @@ def grade(submissions: Path, assignment: str | None, out: Path, jobs: int, regra
             bar[0].set_postfix_str(result.student[:20], refresh=False)
             bar[0].update(1)
 
-    options = GradeOptions(out=out, assignment=assignment, jobs=jobs, regrade=regrade, unsafe=unsafe)
+    options = GradeOptions(out=out, assignment=assignment, jobs=jobs, regrade=regrade, unsafe=unsafe, ray=ray_address)
     try:
         report = run(course, submissions, options, on_start=on_start, on_result=on_result)
     finally:
         if bar:
             bar[0].close()
+    if report.rerun:
+        click.echo(f"re-run on other nodes after a Ray node was lost: {', '.join(sorted(set(report.rerun)))}", err=True)
     gradebook_run = write_run_files(report)
     if gradescope_results is not None and report.results:
         write_results_json(gradescope_results, report.results[0], report.assignment.spec.questions)

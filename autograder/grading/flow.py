@@ -8,6 +8,8 @@ and hidden tests in one pytest session (`runner`), and writes each student's JSO
 (`store`). Failures are data: a bad submission becomes an error result with a reason; only a
 problem with the grader itself (its tests, its sandbox) is reported as such. `grade()` knows no
 export format: the CLI and the Gradescope bundle make their files from the returned results.
+With `ray` set, the runners live on a Ray cluster's nodes instead (`cluster`), and this process
+writes each result as it streams back; resume and the returned report are the same.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from ..config import Assignment
 from ..course import CourseDir
@@ -38,6 +40,7 @@ class GradeOptions:
     jobs: int = 0  # 0: one per core
     regrade: bool = False
     unsafe: bool = False
+    ray: str | None = None  # a Ray cluster's address: grade there (grading/cluster.py); jobs are per node
 
 
 @dataclass
@@ -50,6 +53,7 @@ class GradeReport:
     graded: list[str] = field(default_factory=list)  # graded in this run
     resumed: list[str] = field(default_factory=list)
     grader_errors: list[str] = field(default_factory=list)
+    rerun: list[str] = field(default_factory=list)  # --ray: students re-run after their node was lost
 
 
 def choose_assignment(course: CourseDir, subs: list[Submission], name: str | None) -> Assignment:
@@ -97,6 +101,17 @@ def grade(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise GradingError(f"cannot create the output folder {out}: {exc.strerror}") from None
+    if options.ray:  # hook: the same run on a Ray cluster; the head writes every result (grading/cluster.py)
+        from .cluster import RayCluster
+
+        with RayCluster.connect(options.ray, course, assignment, jobs=options.jobs, unsafe=options.unsafe) as cluster:
+            report = GradeReport(assignment, out, cluster.protections, cluster.describe())
+            todo = _resume(report, subs, options)
+            if on_start:
+                on_start(report, len(todo))
+            _collect(report, cluster.run(todo, out, report.grader_errors, report.rerun), on_result)
+        report.results.sort(key=lambda r: r.student)
+        return report
     warm_up()
     with tempfile.TemporaryDirectory(prefix="autograder-") as work:
         os.chmod(work, 0o711)
@@ -106,26 +121,36 @@ def grade(
             raise GradingError(str(exc)) from None
         try:
             report = GradeReport(assignment, out, tuple(sandbox.protections), sandbox.describe())
-            todo = []
-            for sub in subs:
-                earlier = None if options.regrade else read_finished(out / f"{sub.student}.json", assignment.name)
-                if earlier is not None:
-                    report.results.append(earlier)
-                    report.resumed.append(sub.student)
-                else:
-                    todo.append(sub)
+            todo = _resume(report, subs, options)
             if on_start:
                 on_start(report, len(todo))
             reference = reference_provider(course, assignment)
             for module in assignment.spec.modules:  # import once here; runners inherit them
                 reference.module(module)
-            for result in run_all(course, assignment, sandbox, reference, todo, Path(work), out, options.jobs,
-                                  report.protections, report.grader_errors):
-                report.results.append(result)
-                report.graded.append(result.student)
-                if on_result:
-                    on_result(result)
+            _collect(report, run_all(course, assignment, sandbox, reference, todo, Path(work), out, options.jobs,
+                                     report.protections, report.grader_errors), on_result)
         finally:
             sandbox.close()
     report.results.sort(key=lambda r: r.student)
     return report
+
+
+def _resume(report: GradeReport, subs: list[Submission], options: GradeOptions) -> list[Submission]:
+    """Keep the finished results of an earlier run (unless --regrade); return the students still to grade."""
+    todo = []
+    for sub in subs:
+        earlier = None if options.regrade else read_finished(report.out / f"{sub.student}.json", report.assignment.name)
+        if earlier is not None:
+            report.results.append(earlier)
+            report.resumed.append(sub.student)
+        else:
+            todo.append(sub)
+    return todo
+
+
+def _collect(report: GradeReport, results: Iterable[Result], on_result: Callable[[Result], None] | None) -> None:
+    for result in results:
+        report.results.append(result)
+        report.graded.append(result.student)
+        if on_result:
+            on_result(result)
