@@ -151,14 +151,14 @@ class RayCluster:
         queue: deque[Submission] = deque(todo)
         attempts: Counter[str] = Counter()
         idle: deque[_Node] = deque(self.nodes)
-        live = len(self.nodes)
+        # batches of equal length per job, about two per job in all: a node's share of the run, halved
+        per_job = max(1, min(BATCH_PER_JOB, math.ceil(len(todo) / (2 * sum(n.jobs for n in self.nodes)))))
         flights: dict[Any, _Flight] = {}
         with tempfile.TemporaryDirectory(prefix="autograder-head-") as staging:
             while queue or flights:
                 while queue and idle:
                     node = idle.popleft()
-                    size = max(1, min(node.jobs * BATCH_PER_JOB, math.ceil(len(queue) / (2 * live))))
-                    batch = [queue.popleft() for _ in range(min(size, len(queue)))]
+                    batch = [queue.popleft() for _ in range(min(per_job * node.jobs, len(queue)))]
                     sent: dict[str, Submission] = {}
                     payload = []
                     for sub in batch:
@@ -171,7 +171,7 @@ class RayCluster:
                     if not payload:
                         idle.appendleft(node)
                         continue
-                    flights[node.actor.grade.remote(ray.put(payload))] = _Flight(node, sent)
+                    flights[self._send(node, payload)] = _Flight(node, sent)
                 if not flights:  # students left and no node to grade them
                     for sub in queue:
                         yield self._internal_error(out, sub, "no Ray node is left to grade on", grader_errors)
@@ -190,7 +190,6 @@ class RayCluster:
                         continue
                     except ray.exceptions.RayError as exc:  # the node, its actor or its grading process is gone
                         del flights[generator]
-                        live -= 1
                         self._drop(flight.node)
                         for sub in reversed(list(flight.pending.values())):
                             attempts[sub.student] += 1
@@ -204,6 +203,10 @@ class RayCluster:
                     result = self._accept(line, flight, out, grader_errors)
                     if result is not None:
                         yield result
+
+    def _send(self, node: _Node, payload: list[tuple[str, dict[str, bytes]]]) -> Any:
+        """Hand a batch to a node: the files go through the object store; returns the result stream."""
+        return node.actor.grade.remote(self.ray.put(payload))
 
     def _accept(self, line: str, flight: _Flight, out: Path, grader_errors: list[str]) -> Result | None:
         """One line from a node: a student's result (checked, then written) or the end of a batch."""
