@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Iterable
 from ..errors import OutputPathError
 from ..results import QuestionResult, Result, TestResult
 from ..store import write_text_atomic
+from ..textsafe import markdown, visible_lines
 from . import format_points
 
 if TYPE_CHECKING:
@@ -70,14 +71,12 @@ def summary_text(result: Result) -> str:
 
 # ---------------------------------------------------------------- Markdown
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
-
-
 def _md(text: str) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    return markdown(text)
 
 
 def _fence(text: str) -> str:
+    text = visible_lines(text)
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}text\n{text.rstrip()}\n{fence}"
@@ -99,6 +98,8 @@ def render_markdown(result: Result, spec: "AssignmentSpec | None" = None) -> str
     out.append("")
     if result.status == "error":
         out += ["This submission could not be graded:", "", _fence(result.error or "unknown reason"), ""]
+    if result.warnings:
+        out += ["About your submission:", "", *(f"- {_md(w)}" for w in result.warnings), ""]
     out += ["| Question | Score | Hidden tests |", "| --- | ---: | --- |"]
     for q in result.questions:
         passed, total = _hidden_counts(q)
@@ -140,7 +141,7 @@ code{font-size:.9em}.muted{color:#5b6475}
 
 
 def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    return html.escape(visible_lines(str(text)), quote=True)
 
 
 def _bar(score: float, max_score: float) -> str:
@@ -156,6 +157,9 @@ def render_html(result: Result, spec: "AssignmentSpec | None" = None) -> str:
     if result.status == "error":
         body.append(f'<div class="error"><strong>This submission could not be graded:</strong> '
                     f"{_e(result.error or 'unknown reason')}</div>")
+    if result.warnings:
+        items = "".join(f"<li>{_e(w)}</li>" for w in result.warnings)
+        body.append(f"<p>About your submission:</p><ul>{items}</ul>")
     rows = []
     for q in result.questions:
         passed, total = _hidden_counts(q)

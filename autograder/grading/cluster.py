@@ -18,11 +18,10 @@ the gradebook are `flow`'s and the CLI's, untouched.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
-import shutil
-import tempfile
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,11 +30,11 @@ from typing import Any, Iterator
 from ..config import Assignment
 from ..course import CourseDir
 from ..errors import GradingError, ResultsError
-from ..results import Result, error_result
+from ..results import Result, clean_warnings, error_result
 from ..store import from_dict, write_result
 from .cluster_node import NodeGrader, versions
 from .pool import now
-from .submissions import Submission, SubmissionError, stage
+from .submissions import Submission, SubmissionError, read_submission
 
 INSTALL_HINT = "pip install 'dl-autograder[cluster]'"
 MAX_ATTEMPTS = 3  # nodes a student may be lost with before it gets an internal-error result
@@ -75,10 +74,11 @@ class _Node:
 
 @dataclass
 class _Flight:
-    """A batch in flight on a node: the students it has not yet reported."""
+    """A batch in flight on a node: the students it has not yet reported, and their staging warnings."""
 
     node: _Node
     pending: dict[str, Submission] = field(default_factory=dict)
+    warnings: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 class RayCluster:
@@ -96,7 +96,7 @@ class RayCluster:
 
     @classmethod
     def connect(cls, address: str, course: CourseDir, assignment: Assignment, *, jobs: int = 0,
-                unsafe: bool = False) -> RayCluster:
+                unsafe: bool = False, batch_size: int = 0) -> RayCluster:
         """Join the cluster at `address` and start one actor per node with CPUs; raise GradingError if none can grade."""
         ray = import_ray()
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -118,7 +118,7 @@ class RayCluster:
                     continue  # e.g. a KubeRay head started with num-cpus 0: it coordinates, it does not grade
                 strategy = NodeAffinitySchedulingStrategy(info["NodeID"], soft=False)
                 actor = actor_class.options(scheduling_strategy=strategy).remote(
-                    files, assignment.name, jobs or cpus, unsafe)
+                    files, assignment.name, jobs or cpus, unsafe, batch_size)
                 nodes.append(_Node(info["NodeID"], info.get("NodeManagerAddress", "?"), actor))
             usable, left_out = _greet(ray, nodes, assignment)
         except BaseException:
@@ -154,55 +154,56 @@ class RayCluster:
         # batches of equal length per job, about two per job in all: a node's share of the run, halved
         per_job = max(1, min(BATCH_PER_JOB, math.ceil(len(todo) / (2 * sum(n.jobs for n in self.nodes)))))
         flights: dict[Any, _Flight] = {}
-        with tempfile.TemporaryDirectory(prefix="autograder-head-") as staging:
-            while queue or flights:
-                while queue and idle:
-                    node = idle.popleft()
-                    batch = [queue.popleft() for _ in range(min(per_job * node.jobs, len(queue)))]
-                    sent: dict[str, Submission] = {}
-                    payload = []
-                    for sub in batch:
-                        try:
-                            payload.append((sub.student, _staged_files(sub, self.assignment, Path(staging))))
-                            sent[sub.student] = sub
-                        except SubmissionError as exc:  # as in a local run: the student's error, found here
-                            yield self._write(out, error_result(self.assignment.spec, sub.student, str(exc),
-                                                                protections=self.protections, graded_at=now()))
-                    if not payload:
-                        idle.appendleft(node)
+        while queue or flights:
+            while queue and idle:
+                node = idle.popleft()
+                flight = _Flight(node)
+                payload = []
+                for sub in [queue.popleft() for _ in range(min(per_job * node.jobs, len(queue)))]:
+                    try:  # read and chosen here, with the same rules and bounds as a local run
+                        files, warnings = read_submission(sub, self.assignment.spec.files)
+                    except SubmissionError as exc:  # the student's error, as in a local run
+                        yield self._write(out, error_result(self.assignment.spec, sub.student, str(exc),
+                                                            protections=self.protections, graded_at=now()))
                         continue
-                    flights[self._send(node, payload)] = _Flight(node, sent)
-                if not flights:  # students left and no node to grade them
-                    for sub in queue:
-                        yield self._internal_error(out, sub, "no Ray node is left to grade on", grader_errors)
-                    return
-                ready, _ = ray.wait(list(flights), num_returns=1, timeout=10.0)
-                for generator in ready:
-                    flight = flights[generator]
-                    try:
-                        line = ray.get(next(generator))
-                    except StopIteration:
-                        del flights[generator]
-                        idle.append(flight.node)
-                        for sub in flight.pending.values():
-                            yield self._internal_error(out, sub, f"node {flight.node.address} did not report it",
-                                                       grader_errors)
-                        continue
-                    except ray.exceptions.RayError as exc:  # the node, its actor or its grading process is gone
-                        del flights[generator]
-                        self._drop(flight.node)
-                        for sub in reversed(list(flight.pending.values())):
-                            attempts[sub.student] += 1
-                            if attempts[sub.student] >= MAX_ATTEMPTS:
-                                yield self._internal_error(out, sub, f"{attempts[sub.student]} nodes were lost while "
-                                                           f"grading it (last: {_first_line(exc)})", grader_errors)
-                            else:
-                                queue.appendleft(sub)
-                                rerun.append(sub.student)
-                        continue
-                    result = self._accept(line, flight, out, grader_errors)
-                    if result is not None:
-                        yield result
+                    payload.append((sub.student, files))
+                    flight.pending[sub.student] = sub
+                    flight.warnings[sub.student] = warnings
+                if not payload:
+                    idle.appendleft(node)
+                    continue
+                flights[self._send(node, payload)] = flight
+            if not flights:  # students left and no node to grade them
+                for sub in queue:
+                    yield self._internal_error(out, sub, "no Ray node is left to grade on", grader_errors)
+                return
+            ready, _ = ray.wait(list(flights), num_returns=1, timeout=10.0)
+            for generator in ready:
+                flight = flights[generator]
+                try:
+                    line = ray.get(next(generator))
+                except StopIteration:
+                    del flights[generator]
+                    idle.append(flight.node)
+                    for sub in flight.pending.values():
+                        yield self._internal_error(out, sub, f"node {flight.node.address} did not report it",
+                                                   grader_errors)
+                    continue
+                except ray.exceptions.RayError as exc:  # the node, its actor or its grading process is gone
+                    del flights[generator]
+                    self._drop(flight.node)
+                    for sub in reversed(list(flight.pending.values())):
+                        attempts[sub.student] += 1
+                        if attempts[sub.student] >= MAX_ATTEMPTS:
+                            yield self._internal_error(out, sub, f"{attempts[sub.student]} nodes were lost while "
+                                                       f"grading it (last: {_first_line(exc)})", grader_errors)
+                        else:
+                            queue.appendleft(sub)
+                            rerun.append(sub.student)
+                    continue
+                result = self._accept(line, flight, out, grader_errors)
+                if result is not None:
+                    yield result
 
     def _send(self, node: _Node, payload: list[tuple[str, dict[str, bytes]]]) -> Any:
         """Hand a batch to a node: the files go through the object store; returns the result stream."""
@@ -211,8 +212,7 @@ class RayCluster:
     def _accept(self, line: str, flight: _Flight, out: Path, grader_errors: list[str]) -> Result | None:
         """One line from a node: a student's result (checked, then written) or the end of a batch."""
         message = json.loads(line)
-        if "done" in message:
-            grader_errors.extend(str(e) for e in message.get("grader_errors", ()))
+        if "done" in message:  # the node's internal errors were noted with their results, below
             return None
         data = message.get("result")
         student = data.get("student") if isinstance(data, dict) else None
@@ -229,13 +229,18 @@ class RayCluster:
                                    f"expected {spec.name!r} for {spec.max_score}")
         except ResultsError as exc:
             return self._internal_error(out, sub, f"the node sent an invalid result ({exc})", grader_errors)
+        if result.status == "graded":  # the node staged the files chosen here: the choice's warnings are ours
+            result = dataclasses.replace(result, warnings=clean_warnings(flight.warnings.get(student, ())))
+        elif result.internal_error:
+            grader_errors.append(f"{student}: {result.error}")
         return self._write(out, result)
 
     def _internal_error(self, out: Path, sub: Submission, why: str, grader_errors: list[str]) -> Result:
-        grader_errors.append(f"{sub.student}: the grader failed on the cluster ({why})")
-        return self._write(out, error_result(
-            self.assignment.spec, sub.student, f"internal grader error ({why}); this is not the student's fault: "
-            "report it and regrade", cause="test_error", protections=self.protections, graded_at=now()))
+        result = error_result(self.assignment.spec, sub.student, f"internal grader error on the Ray cluster ({why}); "
+                              "this is not the student's fault: report it; the next run grades it again",
+                              cause="test_error", protections=self.protections, graded_at=now())
+        grader_errors.append(f"{sub.student}: {result.error}")
+        return self._write(out, result)
 
     def _drop(self, node: _Node) -> None:
         node.lost = True

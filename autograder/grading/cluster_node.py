@@ -56,7 +56,8 @@ class NodeGrader:
     Plain class; `cluster.py` wraps it with `ray.remote` so that this module never imports Ray.
     """
 
-    def __init__(self, course_files: dict[str, bytes], assignment: str, jobs: int, unsafe: bool) -> None:
+    def __init__(self, course_files: dict[str, bytes], assignment: str, jobs: int, unsafe: bool,
+                 batch_size: int = 0) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="autograder-node-"))  # private (0700): course + staging
         self.batches = 0
         write_files(course_files, self.root / "course")
@@ -66,7 +67,7 @@ class NodeGrader:
                 [sys.executable, "-s", "-m", "autograder.grading.cluster_node"], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=log, cwd=str(self.root), close_fds=True)
         cfg = {"course": str(self.root / "course"), "assignment": assignment, "jobs": jobs, "unsafe": unsafe,
-               "parent": os.getpid()}
+               "batch_size": batch_size, "parent": os.getpid()}
         self._send(cfg)
         self.hello_line = self._receive()
 
@@ -175,11 +176,11 @@ def main() -> int:
                 folder = work / f"batch-{number}"
                 (folder / "out").mkdir(parents=True)
                 subs = [Submission(student, Path(path)) for student, path in request["batch"]]
-                errors: list[str] = []
+                errors: list[str] = []  # the head notes internal errors from the results themselves
                 for result in run_all(course, assignment, sandbox, reference, subs, folder, folder / "out", jobs,
-                                      protections, errors):
+                                      protections, errors, int(cfg["batch_size"])):
                     _say(channel, {"result": to_dict(result)})
-                _say(channel, {"done": True, "grader_errors": errors})
+                _say(channel, {"done": True})
                 shutil.rmtree(folder, ignore_errors=True)
         finally:
             sandbox.close()

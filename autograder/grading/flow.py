@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -29,7 +28,7 @@ from ..sandbox.host import IsolationUnavailable, Sandbox
 from ..store import read_finished
 from .pool import run_all
 from .runner import reference_provider
-from .submissions import Submission, discover
+from .submissions import Submission, discover, file_names
 from .warm import warm_up
 
 
@@ -40,6 +39,7 @@ class GradeOptions:
     jobs: int = 0  # 0: one per core
     regrade: bool = False
     unsafe: bool = False
+    batch_size: int = 0  # students per runner (one pytest session); 0: chosen from the count and jobs
     ray: str | None = None  # a Ray cluster's address: grade there (grading/cluster.py); jobs are per node
 
 
@@ -53,6 +53,7 @@ class GradeReport:
     graded: list[str] = field(default_factory=list)  # graded in this run
     resumed: list[str] = field(default_factory=list)
     grader_errors: list[str] = field(default_factory=list)
+    skipped: tuple[str, ...] = ()  # entries of SUBMISSIONS that are not submissions (README.md, notes.txt)
     rerun: list[str] = field(default_factory=list)  # --ray: students re-run after their node was lost
 
 
@@ -60,16 +61,9 @@ def choose_assignment(course: CourseDir, subs: list[Submission], name: str | Non
     """The named assignment, or the only one whose file names the submissions use."""
     if name:
         return course.assignment(name)
-    names = set()
+    names: set[str] = set()
     for sub in subs:
-        if sub.path.is_dir():
-            names |= {p.name for p in sub.path.rglob("*.py")}
-        elif sub.path.suffix.lower() == ".zip":
-            try:
-                with zipfile.ZipFile(sub.path) as z:
-                    names |= {Path(n).name for n in z.namelist()}
-            except (zipfile.BadZipFile, OSError):
-                continue
+        names |= file_names(sub)  # bounded, never raises: the submissions are not trusted yet
     matches = [a for a in course.assignments() if names & set(a.spec.files)]
     if len(matches) == 1:
         return matches[0]
@@ -92,9 +86,10 @@ def grade(
     Raises GradingError if the grader cannot run.
     """
     try:
-        subs = discover(submissions_dir)
+        found = discover(submissions_dir)
     except FileNotFoundError as exc:
         raise GradingError(str(exc)) from None
+    subs = list(found.submissions)
     assignment = choose_assignment(course, subs, options.assignment)
     out = Path(options.out)
     try:
@@ -104,8 +99,9 @@ def grade(
     if options.ray:  # hook: the same run on a Ray cluster; the head writes every result (grading/cluster.py)
         from .cluster import RayCluster
 
-        with RayCluster.connect(options.ray, course, assignment, jobs=options.jobs, unsafe=options.unsafe) as cluster:
-            report = GradeReport(assignment, out, cluster.protections, cluster.describe())
+        with RayCluster.connect(options.ray, course, assignment, jobs=options.jobs, unsafe=options.unsafe,
+                                batch_size=options.batch_size) as cluster:
+            report = GradeReport(assignment, out, cluster.protections, cluster.describe(), skipped=found.skipped)
             todo = _resume(report, subs, options)
             if on_start:
                 on_start(report, len(todo))
@@ -120,7 +116,8 @@ def grade(
         except IsolationUnavailable as exc:
             raise GradingError(str(exc)) from None
         try:
-            report = GradeReport(assignment, out, tuple(sandbox.protections), sandbox.describe())
+            report = GradeReport(assignment, out, tuple(sandbox.protections), sandbox.describe(),
+                                 skipped=found.skipped)
             todo = _resume(report, subs, options)
             if on_start:
                 on_start(report, len(todo))
@@ -128,7 +125,7 @@ def grade(
             for module in assignment.spec.modules:  # import once here; runners inherit them
                 reference.module(module)
             _collect(report, run_all(course, assignment, sandbox, reference, todo, Path(work), out, options.jobs,
-                                     report.protections, report.grader_errors), on_result)
+                                     report.protections, report.grader_errors, options.batch_size), on_result)
         finally:
             sandbox.close()
     report.results.sort(key=lambda r: r.student)

@@ -97,7 +97,7 @@ def _line(assignment: Any, student: str) -> str:
 
 
 def _grades_all(assignment: Any) -> Script:
-    return lambda students: [_line(assignment, s) for s in students] + [json.dumps({"done": True, "grader_errors": []})]
+    return lambda students: [_line(assignment, s) for s in students] + [json.dumps({"done": True})]
 
 
 def _run(toy, tmp_path: Path, scripts: dict[str, Script], students: list[str]) -> tuple[list[Result], list[str], list[str], dict[str, FakeActor], Counter[str]]:  # type: ignore[no-untyped-def]
@@ -125,7 +125,7 @@ def _run(toy, tmp_path: Path, scripts: dict[str, Script], students: list[str]) -
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(cluster_module, "write_result", counting)
-        results = list(cluster.run(discover(subs), out, errors, rerun))
+        results = list(cluster.run(list(discover(subs).submissions), out, errors, rerun))
     return results, errors, rerun, actors, written
 
 
@@ -225,7 +225,7 @@ def test_a_node_answering_for_another_student_or_nonsense_is_a_grader_error(toy,
             if student == "alice":
                 line["result"]["max_score"] = 99
             lines.append(json.dumps(line))
-        return lines + [json.dumps({"done": True, "grader_errors": []})]
+        return lines + [json.dumps({"done": True})]
 
     results, errors, rerun, actors, written = _run(toy, tmp_path, {"a": confused}, ["alice", "bob"])
     by = {r.student: r for r in results}
@@ -241,3 +241,14 @@ def test_a_node_that_ends_a_batch_early_leaves_no_student_without_a_result(toy, 
     by = {r.student: r for r in results}
     assert by["alice"].status == "graded" and by["bob"].status == "error" and "did not report" in (by["bob"].error or "")
     assert written == Counter(["alice", "bob"])
+
+
+def test_the_heads_staging_warnings_are_in_the_result(toy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The node stages only the files chosen on the head, so the warnings about the choice come from the head."""
+    _, assignment = toy
+    (tmp_path / "subs" / "alice").mkdir(parents=True)
+    (tmp_path / "subs" / "alice" / "notes.txt").write_text("hello")
+    results, errors, rerun, actors, written = _run(toy, tmp_path, {"a": _grades_all(assignment)}, ["alice"])
+    assert results[0].status == "graded" and not errors
+    assert any("notes.txt" in w for w in results[0].warnings), results[0].warnings
+    assert read_result(tmp_path / "out" / "alice.json").warnings == results[0].warnings

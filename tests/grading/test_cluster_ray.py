@@ -72,11 +72,12 @@ def bank(course: CourseDir, tmp_path_factory: pytest.TempPathFactory) -> tuple[P
         student = f"{entry['kind']}-{entry['question']}-{entry['name']}"[:60]
         _mutate(course, entry, subs / student)
         kinds[student] = entry["kind"]
+    (subs / student / "notes.txt").write_text("an extra file: skipped, and a warning in the result\n")
     return subs, kinds
 
 
 def _verdicts(results: list[Result]) -> dict[str, tuple]:
-    return {r.student: (r.status, r.score, r.submission_sha256,
+    return {r.student: (r.status, r.score, r.submission_sha256, r.warnings,
                         tuple((t.name, t.passed, t.score, t.cause) for q in r.questions for t in q.tests))
             for r in results}
 
@@ -105,6 +106,7 @@ def test_bank_is_not_vacuous(local, bank) -> None:  # type: ignore[no-untyped-de
     """The comparison below means something only if the students' scores differ as their kinds say."""
     report, _ = local
     _, kinds = bank
+    assert sum(bool(r.warnings) for r in report.results) == 1, "one student has an extra file"
     for result in report.results:
         if kinds[result.student] in ("full", "alternative"):
             assert result.score == result.max_score, result.student
