@@ -8,7 +8,8 @@ head (this process) only hands the next students to whichever actor is free, as
 
 Why the object store and not a shared path: a KubeRay pod or a `ray up` VM has no folder in
 common with the head unless someone mounts one, while the assignment's tests and solutions (put
-once, fetched once per node) and staged submissions (at most a few MiB each) are small.
+once, fetched once per node) and the submissions' chosen files (read here by
+`submissions.read_submission`, at most 8 MiB a student) are small.
 
 What crosses back is one JSON line per student (the result record's `to_dict`), parsed by
 `store`'s strict reader; the head alone writes `<out>/<student>.json` atomically, and only the
