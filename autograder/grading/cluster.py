@@ -23,6 +23,7 @@ import dataclasses
 import json
 import logging
 import math
+import re
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -255,12 +256,16 @@ class RayCluster:
         write_result(out / f"{result.student}.json", result)
         return result
 
-    def close(self) -> None:
-        """Stop every node's grading process (each closes its sandbox), then leave the cluster."""
+    def close(self, *, graceful: bool = True) -> None:
+        """Stop every node's grading process (each closes its sandbox), then leave the cluster.
+
+        Not graceful (the run failed or was interrupted): the actors are killed at once, and each
+        node's grading process, told by the kernel that its parent died, closes its sandbox.
+        """
         ray = self.ray
         try:
             alive = [n for n in self.nodes if not n.lost]
-            if alive:
+            if alive and graceful:
                 ray.wait([n.actor.close.remote() for n in alive], num_returns=len(alive), timeout=60.0)
             for node in alive:
                 self._drop(node)
@@ -271,8 +276,8 @@ class RayCluster:
     def __enter__(self) -> RayCluster:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(graceful=exc_type is None)
 
 
 def _greet(ray: Any, nodes: list[_Node], assignment: Assignment) -> tuple[list[_Node], list[str]]:
@@ -313,5 +318,8 @@ def _staged_files(sub: Submission, assignment: Assignment, staging: Path) -> dic
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+    """The line that says why: Ray wraps the node's own error (e.g. `ModuleNotFoundError: No module named
+    'autograder'`) in a long report, so the last `...Error:` line is shown, or the report's first line."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    causes = [line for line in lines if re.match(r"^[\w.]*(Error|Exception)\b:", line)]
+    return (causes[-1] if causes else f"{type(exc).__name__}: {lines[0] if lines else ''}")[:500]

@@ -252,3 +252,47 @@ def test_the_heads_staging_warnings_are_in_the_result(toy, tmp_path: Path) -> No
     assert results[0].status == "graded" and not errors
     assert any("notes.txt" in w for w in results[0].warnings), results[0].warnings
     assert read_result(tmp_path / "out" / "alice.json").warnings == results[0].warnings
+
+
+class _HelloActor:
+    def __init__(self, name: str, hello: Any) -> None:
+        self.name = name
+        self.answer = hello
+        self.hello = self
+
+    def remote(self) -> Any:
+        return self.answer
+
+
+def test_nodes_that_cannot_grade_the_same_way_are_left_out_with_the_reason(toy) -> None:  # type: ignore[no-untyped-def]
+    from autograder.grading.cluster import _greet
+    from autograder.grading.cluster_node import versions
+
+    _, assignment = toy
+    good = {"protections": ["process"], "isolation": "sandbox: process", "jobs": 2, "versions": versions(),
+            "max_score": assignment.spec.max_score}
+    answers = {
+        "good": json.dumps(good),
+        "old-torch": json.dumps({**good, "versions": {**versions(), "torch": "2.0.0"}}),
+        "no-sandbox": json.dumps({"failed": "cannot isolate student code on this machine", "versions": versions()}),
+        "other-course": json.dumps({**good, "max_score": 99}),
+        "crashed": RayError("The actor died because of an error raised in its creation task\n"
+                            "ModuleNotFoundError: No module named 'autograder'"),
+    }
+
+    class GreetRay(FakeRay):
+        def get(self, value: Any) -> Any:
+            if isinstance(value, Exception):
+                raise value
+            return value
+
+    ray = GreetRay()
+    nodes = [_Node(name, f"host-{name}", _HelloActor(name, answer)) for name, answer in answers.items()]
+    usable, left_out = _greet(ray, nodes, assignment)
+    assert [n.node_id for n in usable] == ["good"] and usable[0].jobs == 2
+    assert sorted(ray.killed) == ["crashed", "no-sandbox", "old-torch", "other-course"]
+    reasons = dict(line.split(": ", 1) for line in left_out)
+    assert "2.0.0" in reasons["node host-old-torch"] and "same versions" in reasons["node host-old-torch"]
+    assert "cannot isolate" in reasons["node host-no-sandbox"]
+    assert "99 points" in reasons["node host-other-course"]
+    assert reasons["node host-crashed"] == "ModuleNotFoundError: No module named 'autograder'"
