@@ -15,6 +15,10 @@ What crosses back is one JSON line per student (the result record's `to_dict`), 
 `store`'s strict reader; the head alone writes `<out>/<student>.json` atomically, and only the
 first result of a student, so a re-run student is never written twice. Resume, `--regrade` and
 the gradebook are `flow`'s and the CLI's, untouched.
+
+A process that has joined a Ray cluster keeps Ray's threads after `ray.shutdown()`; a local
+`grade()` afterwards in the same process forks runners from it, which can crash them (seen:
+SIGSEGV). The CLI grades once per process; a library caller should do the same.
 """
 
 from __future__ import annotations
