@@ -85,6 +85,7 @@ class _Flight:
     node: _Node
     pending: dict[str, Submission] = field(default_factory=dict)
     warnings: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    broken: list[str] = field(default_factory=list)  # the node found the assignment's tests broken: why
 
 
 class RayCluster:
@@ -147,11 +148,14 @@ class RayCluster:
             line += "; left out: " + "; ".join(self.left_out)
         return line
 
-    def run(self, todo: list[Submission], out: Path, grader_errors: list[str], rerun: list[str]) -> Iterator[Result]:
+    def run(self, todo: list[Submission], out: Path, grader_errors: list[str], broken: list[str],
+            rerun: list[str]) -> Iterator[Result]:
         """Grade `todo` on the nodes; write and yield each student's result exactly once, as it lands.
 
         Students of a lost node go back to the queue (their ids appended to `rerun`); after
         MAX_ATTEMPTS lost nodes, or with no node left, a student gets an internal-error result.
+        As in `pool.run_all`, a node that found the assignment's tests broken appends why to
+        `broken`, and the students it could not grade get no result (the next run grades them).
         """
         ray = self.ray
         queue: deque[Submission] = deque(todo)
@@ -192,8 +196,11 @@ class RayCluster:
                     del flights[generator]
                     idle.append(flight.node)
                     for sub in flight.pending.values():
-                        yield self._internal_error(out, sub, f"node {flight.node.address} did not report it",
-                                                   grader_errors)
+                        if flight.broken:
+                            grader_errors.append(f"{sub.student}: not graded, the assignment's tests are broken")
+                        else:
+                            yield self._internal_error(out, sub, f"node {flight.node.address} did not report it",
+                                                       grader_errors)
                     continue
                 except ray.exceptions.RayError as exc:  # the node, its actor or its grading process is gone
                     del flights[generator]
@@ -207,7 +214,7 @@ class RayCluster:
                             queue.appendleft(sub)
                             rerun.append(sub.student)
                     continue
-                result = self._accept(line, flight, out, grader_errors)
+                result = self._accept(line, flight, out, grader_errors, broken)
                 if result is not None:
                     yield result
 
@@ -215,10 +222,13 @@ class RayCluster:
         """Hand a batch to a node: the files go through the object store; returns the result stream."""
         return node.actor.grade.remote(self.ray.put(payload))
 
-    def _accept(self, line: str, flight: _Flight, out: Path, grader_errors: list[str]) -> Result | None:
+    def _accept(self, line: str, flight: _Flight, out: Path, grader_errors: list[str],
+                broken: list[str]) -> Result | None:
         """One line from a node: a student's result (checked, then written) or the end of a batch."""
         message = json.loads(line)
         if "done" in message:  # the node's internal errors were noted with their results, below
+            flight.broken = [str(why) for why in message.get("broken", ())]
+            broken.extend(flight.broken)
             return None
         data = message.get("result")
         student = data.get("student") if isinstance(data, dict) else None

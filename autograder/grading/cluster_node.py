@@ -177,10 +177,11 @@ def main() -> int:
                 (folder / "out").mkdir(parents=True)
                 subs = [Submission(student, Path(path)) for student, path in request["batch"]]
                 errors: list[str] = []  # the head notes internal errors from the results themselves
+                broken: list[str] = []
                 for result in run_all(course, assignment, sandbox, reference, subs, folder, folder / "out", jobs,
-                                      protections, errors, int(cfg["batch_size"])):
+                                      protections, errors, broken, int(cfg["batch_size"])):
                     _say(channel, {"result": to_dict(result)})
-                _say(channel, {"done": True})
+                _say(channel, {"done": True, "broken": broken})
                 shutil.rmtree(folder, ignore_errors=True)
         finally:
             sandbox.close()

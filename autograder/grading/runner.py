@@ -36,14 +36,17 @@ class _Host:
     def __init__(self, session: Session, on_student: OnStudent | None) -> None:
         self.session = session
         self.on_student = on_student
+        self.broken = ""  # why the tests cannot be collected (raised as TestsBroken after the session)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_configure(self, config: pytest.Config) -> None:
         config.stash[SESSION] = self.session
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if report.failed:
-            raise TestsBroken(f"cannot collect {report.nodeid}: {str(report.longrepr)[-2000:]}")
+        # Recorded, not raised: raised in a hook it would become pytest's internal error, message lost.
+        # pytest itself runs no test when collection failed.
+        if report.failed and not self.broken:
+            self.broken = f"cannot collect {report.nodeid}: {str(report.longrepr)[-2000:]}"
 
     @pytest.hookimpl
     def pytest_gradekit_student_done(self, student_id: str, outcomes: list[Outcome]) -> None:
@@ -81,7 +84,10 @@ def run_tests(
     args += ["-q", "-p", "no:cacheprovider", "--import-mode=importlib", f"--rootdir={root}", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     if select:
         args += ["-k", select]
-    code = pytest.main(args, plugins=[_Host(session, on_student)])
+    host = _Host(session, on_student)
+    code = pytest.main(args, plugins=[host])
+    if host.broken:
+        raise TestsBroken(host.broken)
     if code in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         raise TestsBroken(f"pytest could not run the tests of {name} (exit code {int(code)})")
     return TestRun(tuple(session.outcomes), int(code))

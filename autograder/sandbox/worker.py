@@ -28,6 +28,7 @@ from gradekit.handles import BINARY_OPS, UNARY_OPS
 from gradekit.errors import describe_import_error
 
 from . import _sys, landlock, limits, namespaces, seccomp, wire
+from .cgroupfs import WorkerCgroup
 
 CHANNEL_FD = 3
 MESSAGE_CHARS = 500
@@ -38,7 +39,7 @@ DEVICES = ["/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"]
 
 
 def confine(ctx: dict[str, Any], chan_fd: int, out_fd: int,
-            cg: limits.Cgroups | None) -> tuple[list[str], dict[str, str]]:
+            cg: WorkerCgroup | None) -> tuple[list[str], dict[str, str]]:
     applied: list[str] = list(ctx["applied"])
     failed: dict[str, str] = dict(ctx["failed"])
 
@@ -81,6 +82,8 @@ def confine(ctx: dict[str, Any], chan_fd: int, out_fd: int,
         step("landlock", landlock.restrict, ctx["runtime"] + SYSTEM_READ + [src], [work], DEVICES)
     if ctx["uid"] is not None:
         step("uid", limits.drop_privileges, ctx["uid"])
+    if "userns" in applied:  # rootless: the invoking user's uid, and no capabilities in its namespace
+        step("userns", limits.drop_capabilities)
     _sys.libc.prctl(_sys.PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     step("no_new_privs", _sys.prctl, _sys.PR_SET_NO_NEW_PRIVS, 1)
     if "no_new_privs" in applied and ctx["try_seccomp"]:
@@ -106,7 +109,7 @@ def confine(ctx: dict[str, Any], chan_fd: int, out_fd: int,
     return applied, failed
 
 
-def run(ctx: dict[str, Any], chan_fd: int, out_fd: int, cg: limits.Cgroups | None) -> None:
+def run(ctx: dict[str, Any], chan_fd: int, out_fd: int, cg: WorkerCgroup | None) -> None:
     """Entry point in the freshly forked worker (never returns)."""
     code = 0
     t0 = time.perf_counter()

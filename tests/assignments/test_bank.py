@@ -88,11 +88,12 @@ def test_each_question_has_five_bugs(name: str) -> None:
 def test_bug_loses_points_on_hidden_tests(name: str, entry: dict, tmp_path: Path) -> None:
     spec, result = _grade(name, _apply(name, entry, tmp_path), public=False)
     q = result.question(entry["question"])
+    assert q is not None and q.tests, f"no hidden tests ran for {entry['question']}"
     assert q.score < q.max_score, f"mutant {entry['name']} keeps full marks on the hidden tests of {q.id}"
-    for t in q.tests:
-        if not t.passed:
-            assert t.hidden
-            assert not re.search(r"(expected|received) -?\d", t.message), f"hidden message leaks values: {t.message}"
+    failed = [t for t in q.tests if not t.passed]  # only hidden tests ran (public=False)
+    assert failed and all(t.message for t in failed), "a failed hidden test says what failed"
+    for t in failed:
+        assert not re.search(r"(expected|received) -?\d", t.message), f"hidden message leaks values: {t.message}"
 
 
 @pytest.mark.parametrize(("name", "entry"), _mutants("alternative"))
@@ -100,3 +101,23 @@ def test_correct_alternative_keeps_full_marks(name: str, entry: dict, tmp_path: 
     spec, result = _grade(name, _apply(name, entry, tmp_path))
     failed = [(t.name, t.message) for q in result.questions for t in q.tests if not t.passed]
     assert not failed, f"alternative {entry['name']} loses points: {failed}"
+
+
+def _hinted(kind: str) -> list:
+    return [p for p in _mutants(kind) if "hint" in p.values[1] or "not_hint" in p.values[1]]
+
+
+@pytest.mark.parametrize(("name", "entry"), _hinted("bug"))
+def test_hints_name_the_check_that_failed(name: str, entry: dict, tmp_path: Path) -> None:
+    """A mutant's `hint` must appear in a failed test's message of its question and `not_hint` in none:
+    hints belong to the check that failed (a wrong state is not blamed on the update)."""
+    spec, result = _grade(name, _apply(name, entry, tmp_path))
+    q = result.question(entry["question"])
+    assert q is not None
+    messages = [t.message for t in q.tests if not t.passed]
+    assert messages, f"mutant {entry['name']} fails no test of {q.id}"
+    if "hint" in entry:
+        assert any(entry["hint"] in m for m in messages), f"no message has {entry['hint']!r}: {messages}"
+    if "not_hint" in entry:
+        wrong = [m for m in messages if entry["not_hint"] in m]
+        assert not wrong, f"{entry['name']}: a hint points at the wrong cause: {wrong[0]}"

@@ -97,7 +97,7 @@ def _line(assignment: Any, student: str) -> str:
 
 
 def _grades_all(assignment: Any) -> Script:
-    return lambda students: [_line(assignment, s) for s in students] + [json.dumps({"done": True})]
+    return lambda students: [_line(assignment, s) for s in students] + [json.dumps({"done": True, "broken": []})]
 
 
 def _run(toy, tmp_path: Path, scripts: dict[str, Script], students: list[str]) -> tuple[list[Result], list[str], list[str], dict[str, FakeActor], Counter[str]]:  # type: ignore[no-untyped-def]
@@ -125,7 +125,8 @@ def _run(toy, tmp_path: Path, scripts: dict[str, Script], students: list[str]) -
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(cluster_module, "write_result", counting)
-        results = list(cluster.run(list(discover(subs).submissions), out, errors, rerun))
+        broken: list[str] = []
+        results = list(cluster.run(list(discover(subs).submissions), out, errors, broken, rerun))
     return results, errors, rerun, actors, written
 
 
@@ -225,7 +226,7 @@ def test_a_node_answering_for_another_student_or_nonsense_is_a_grader_error(toy,
             if student == "alice":
                 line["result"]["max_score"] = 99
             lines.append(json.dumps(line))
-        return lines + [json.dumps({"done": True})]
+        return lines + [json.dumps({"done": True, "broken": []})]
 
     results, errors, rerun, actors, written = _run(toy, tmp_path, {"a": confused}, ["alice", "bob"])
     by = {r.student: r for r in results}
@@ -296,3 +297,12 @@ def test_nodes_that_cannot_grade_the_same_way_are_left_out_with_the_reason(toy) 
     assert "cannot isolate" in reasons["node host-no-sandbox"]
     assert "99 points" in reasons["node host-other-course"]
     assert reasons["node host-crashed"] == "ModuleNotFoundError: No module named 'autograder'"
+
+
+def test_a_node_that_finds_the_tests_broken_leaves_its_students_ungraded_as_locally(toy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """As `pool.run_all`: no result for them (the next run grades them), a grader error each."""
+    _, assignment = toy
+    script = lambda students: [json.dumps({"done": True, "broken": ["cannot collect test_toy.py"]})]  # noqa: E731
+    results, errors, rerun, actors, written = _run(toy, tmp_path, {"a": script}, ["alice", "bob"])
+    assert results == [] and not written and not list((tmp_path / "out").glob("*.json"))
+    assert sorted(errors) == [f"{s}: not graded, the assignment's tests are broken" for s in ("alice", "bob")]

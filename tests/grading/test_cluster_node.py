@@ -46,7 +46,7 @@ def test_node_grades_a_batch_and_answers_in_json_lines(tmp_path: Path) -> None:
         assert "landlock" in hello["protections"] and hello["isolation"].startswith("sandbox: ")
         good = {"toy.py": SOLUTION_TOY.encode(), "extra.py": (course.root / "solutions/toy/extra.py").read_bytes()}
         lines = [json.loads(line) for line in node.grade([("alice", good), ("bob", {**good, "toy.py": BUGGY_TOY.encode()})])]
-        assert lines[-1] == {"done": True}
+        assert lines[-1] == {"done": True, "broken": []}
         results = {r.student: r for r in (from_dict(m["result"]) for m in lines[:-1])}
         assert results["alice"].score == results["alice"].max_score == 5
         assert results["bob"].score < results["bob"].max_score

@@ -12,9 +12,10 @@ from autograder.course import CourseDir
 from autograder.exports.run_files import write_run_files
 from autograder.grading import GradeOptions, grade
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="isolated grading needs root (namespaces, setuid)")
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="isolated grading needs root (namespaces, setuid)")
 
 
+@needs_root
 def test_examples_grade_as_documented(course: CourseDir, tmp_path: Path) -> None:
     report = grade(course, course.root / "examples" / "backprop", GradeOptions(out=tmp_path))
     assert not report.grader_errors
@@ -35,3 +36,14 @@ def test_examples_grade_as_documented(course: CourseDir, tmp_path: Path) -> None
     assert "SyntaxError at line" in data["questions"][0]["tests"][0]["message"]
     assert write_run_files(report) == 1  # grades.csv and the gradebook come from the results in memory
     assert (tmp_path / "grades.csv").read_text().count("\n") == 4
+
+
+def test_examples_are_up_to_date_with_solutions_and_mutants(course: CourseDir) -> None:
+    """examples/ is generated (examples/generate.py) like release/, and checked the same way."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("examples_generate", course.root / "examples" / "generate.py")
+    assert spec is not None and spec.loader is not None
+    generate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate)
+    assert generate.stale() == [], "examples/ is out of date: run `python examples/generate.py`"
