@@ -63,6 +63,9 @@ def new(name: str, title: str | None) -> None:
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, help="Parallel submissions (0: one per core).")
 @click.option("--regrade", is_flag=True, help="Grade again students that already have a result in --out.")
 @click.option("--unsafe", is_flag=True, help="Grade even when the machine cannot isolate student code.")
+@click.option("--ray", "ray_address", metavar="ADDRESS",
+              help="Grade on this Ray cluster ('auto' on a node of it; --jobs is then per node). "
+                   "Needs the extra: pip install 'dl-autograder[cluster]'.")
 @click.option("--gradescope-results", type=click.Path(path_type=Path),
               help="Also write Gradescope's results.json here. For one submission only: refused (exit 2, nothing "
                    "written) when SUBMISSIONS holds several; Gradescope grades one student per run.")
@@ -70,7 +73,7 @@ def new(name: str, title: str | None) -> None:
               help="Students graded per runner process and pytest session (0: chosen from the count and --jobs).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def grade(submissions: Path, assignment: str | None, out: Path, jobs: int, regrade: bool, unsafe: bool,
-          gradescope_results: Path | None, batch_size: int, quiet: bool) -> None:
+          ray_address: str | None, gradescope_results: Path | None, batch_size: int, quiet: bool) -> None:
     """Grade every submission in SUBMISSIONS (one <student>/ folder or <student>.zip each).
 
     Other files in SUBMISSIONS (README.md, notes.txt, a .tar.gz) are not submissions: they are
@@ -109,7 +112,7 @@ def grade(submissions: Path, assignment: str | None, out: Path, jobs: int, regra
             bar[0].update(1)
 
     options = GradeOptions(out=out, assignment=assignment, jobs=jobs, regrade=regrade, unsafe=unsafe,
-                           one_submission=gradescope_results is not None, batch_size=batch_size)
+                           one_submission=gradescope_results is not None, batch_size=batch_size, ray=ray_address)
     try:
         report = run(course, submissions, options, on_start=on_start, on_result=on_result)
     finally:
@@ -118,6 +121,8 @@ def grade(submissions: Path, assignment: str | None, out: Path, jobs: int, regra
     if report.tests_broken:  # no grades.csv or gradebook run from tests that could not run
         click.echo("\n".join(terminal(line) for line in report.warnings + report.grader_errors), err=True)
         raise TestsBroken(f"the assignment's tests are broken: {terminal(report.tests_broken)}")
+    if report.rerun:
+        click.echo(f"re-run on other nodes after a Ray node was lost: {', '.join(sorted(set(report.rerun)))}", err=True)
     gradebook_run = write_run_files(report)
     if gradescope_results is not None and report.results:
         write_results_json(gradescope_results, report.results[0], report.assignment.spec.questions,

@@ -8,6 +8,8 @@ and hidden tests in one pytest session (`runner`), and writes each student's JSO
 (`store`). Failures are data: a bad submission becomes an error result with a reason; only a
 problem with the grader itself (its tests, its sandbox) is reported as such. `grade()` knows no
 export format: the CLI and the Gradescope bundle make their files from the returned results.
+With `ray` set, the runners live on a Ray cluster's nodes instead (`cluster`), and this process
+writes each result as it streams back; resume and the returned report are the same.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from ..config import Assignment
 from ..course import CourseDir
@@ -40,6 +42,7 @@ class GradeOptions:
     unsafe: bool = False
     one_submission: bool = False  # refuse a folder with several (Gradescope's results.json holds one student)
     batch_size: int = 0  # students per runner (one pytest session); 0: chosen from the count and jobs
+    ray: str | None = None  # a Ray cluster's address: grade there (grading/cluster.py); jobs are per node
 
 
 @dataclass
@@ -55,6 +58,7 @@ class GradeReport:
     skipped: tuple[str, ...] = ()  # entries of SUBMISSIONS that are not submissions (README.md, notes.txt)
     warnings: list[str] = field(default_factory=list)  # files in --out that could not be read, and the like
     tests_broken: str = ""  # why, when the assignment's own tests could not run (exit code 3)
+    rerun: list[str] = field(default_factory=list)  # --ray: students re-run after their node was lost
 
 
 def choose_assignment(course: CourseDir, subs: list[Submission], name: str | None) -> Assignment:
@@ -106,6 +110,21 @@ def grade(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise GradingError(f"cannot create the output folder {out}: {exc.strerror}") from None
+    if options.ray:  # hook: the same run on a Ray cluster; the head writes every result (grading/cluster.py)
+        from .cluster import RayCluster
+
+        with RayCluster.connect(options.ray, course, assignment, jobs=options.jobs, unsafe=options.unsafe,
+                                batch_size=options.batch_size) as cluster:
+            report = GradeReport(assignment, out, cluster.protections, cluster.describe(), skipped=found.skipped)
+            todo = _resume(report, subs, options)
+            if on_start:
+                on_start(report, len(todo))
+            why_broken: list[str] = []
+            _collect(report, cluster.run(todo, out, report.grader_errors, why_broken, report.rerun), on_result)
+            report.tests_broken = "; ".join(dict.fromkeys(why_broken))
+        report.results.sort(key=lambda r: r.student)
+        report.warnings += unreadable_files(out, {s.student for s in subs})
+        return report
     warm_up()
     with tempfile.TemporaryDirectory(prefix="autograder-") as work:
         os.chmod(work, 0o711)
@@ -116,33 +135,43 @@ def grade(
         try:
             report = GradeReport(assignment, out, tuple(sandbox.protections), sandbox.describe(),
                                  skipped=found.skipped)
-            todo = []
-            for sub in subs:
-                earlier = None if options.regrade else _resumable(out / f"{sub.student}.json", assignment.name,
-                                                                  report.warnings)
-                if earlier is not None:
-                    report.results.append(earlier)
-                    report.resumed.append(sub.student)
-                else:
-                    todo.append(sub)
+            todo = _resume(report, subs, options)
             if on_start:
                 on_start(report, len(todo))
             reference = reference_provider(course, assignment)
             for module in assignment.spec.modules:  # import once here; runners inherit them
                 reference.module(module)
             broken: list[str] = []
-            for result in run_all(course, assignment, sandbox, reference, todo, Path(work), out, options.jobs,
-                                  report.protections, report.grader_errors, broken, options.batch_size):
-                report.results.append(result)
-                report.graded.append(result.student)
-                if on_result:
-                    on_result(result)
+            _collect(report, run_all(course, assignment, sandbox, reference, todo, Path(work), out, options.jobs,
+                                     report.protections, report.grader_errors, broken, options.batch_size), on_result)
             report.tests_broken = "; ".join(dict.fromkeys(broken))
         finally:
             sandbox.close()
     report.results.sort(key=lambda r: r.student)
     report.warnings += unreadable_files(out, {s.student for s in subs})
     return report
+
+
+def _resume(report: GradeReport, subs: list[Submission], options: GradeOptions) -> list[Submission]:
+    """Keep the finished results of an earlier run (unless --regrade); return the students still to grade."""
+    todo = []
+    for sub in subs:
+        earlier = None if options.regrade else _resumable(report.out / f"{sub.student}.json", report.assignment.name,
+                                                          report.warnings)
+        if earlier is not None:
+            report.results.append(earlier)
+            report.resumed.append(sub.student)
+        else:
+            todo.append(sub)
+    return todo
+
+
+def _collect(report: GradeReport, results: Iterable[Result], on_result: Callable[[Result], None] | None) -> None:
+    for result in results:
+        report.results.append(result)
+        report.graded.append(result.student)
+        if on_result:
+            on_result(result)
 
 
 def _resumable(path: Path, assignment: str, warnings: list[str]) -> Result | None:
