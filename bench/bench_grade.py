@@ -11,6 +11,7 @@ Machines here are shared and noisy: compare ratios from one run, not seconds acr
     python bench/bench_grade.py --n 200 --assignment backprop
     python bench/bench_grade.py --n 24 --fresh-sample 3 --assignment torchnets
     python bench/bench_grade.py --marginal          # per-student CPU of each assignment, start-up excluded
+    python bench/bench_grade.py --every-mutant --fresh-sample 2 --assignment torchnets   # the whole bank, isolated
 
 It also reports the CPU seconds per submission of the whole grading process tree (the grader, its
 runners, the zygote, supervisors and workers), the figure that says what grading costs a course.
@@ -69,6 +70,24 @@ def generate(course: CourseDir, name: str, n: int, dest: Path, seed: int = 0) ->
             path.write_text(path.read_text().replace(bug["replace"], bug["with"]))
 
 
+def generate_bank(course: CourseDir, name: str, dest: Path) -> int:
+    """One submission per entry of mutants.yaml (bugs and alternatives) and four reference copies.
+
+    Graded by `autograder grade`, it shows the bank (proven in-process by tests/assignments/test_bank.py)
+    scoring the same with full isolation. Folder names say what each is: r*, bug-*, alt-*.
+    """
+    entries = yaml.safe_load(course.mutants_file(name).read_text())
+    solutions = course.solutions_dir(name)
+    folders = [(f"r{i}", None) for i in range(4)] + [(f"{e['kind'][:3]}-{i:02d}", e) for i, e in enumerate(entries)]
+    for folder_name, entry in folders:
+        folder = dest / folder_name
+        shutil.copytree(solutions, folder, ignore=shutil.ignore_patterns("__pycache__"))
+        if entry is not None:
+            path = folder / entry["file"]
+            path.write_text(path.read_text().replace(entry["replace"], entry["with"]))
+    return len(folders)
+
+
 def _children_cpu() -> float:
     """User + system CPU seconds of every finished descendant (each process tree is reaped up the chain)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -115,13 +134,18 @@ def main() -> None:
     parser.add_argument("--assignment", default="backprop")
     parser.add_argument("--fresh-sample", type=int, default=10, help="submissions timed with a fresh pytest each")
     parser.add_argument("--jobs", type=int, default=0)
+    parser.add_argument("--every-mutant", action="store_true",
+                        help="grade each mutants.yaml entry once (and 4 references) instead of --n random ones")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     course = CourseDir(ROOT)
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         subs = Path(tmp) / "submissions"
         subs.mkdir()
-        generate(course, args.assignment, args.n, subs)
+        if args.every_mutant:
+            args.n = generate_bank(course, args.assignment, subs)
+        else:
+            generate(course, args.assignment, args.n, subs)
 
         t0 = time.perf_counter()
         cpu0 = _children_cpu()
@@ -134,7 +158,10 @@ def main() -> None:
         grader_cpu_s = (_children_cpu() - cpu0) / args.n  # grader, runners, zygote, supervisors, workers
         if grade.returncode != 0:
             sys.exit(f"autograder grade failed ({grade.returncode}):\n{grade.stdout}\n{grade.stderr}")
-        grader_scores = {p.stem: json.loads(p.read_text())["score"] for p in (Path(tmp) / "grades").glob("s*.json")}
+        graded = {p.stem: json.loads(p.read_text()) for p in (Path(tmp) / "grades").glob("*.json")
+                  if (subs / p.stem).is_dir()}
+        grader_scores = {sid: data["score"] for sid, data in graded.items()}
+        full = {sid: data["score"] == data["max_score"] for sid, data in graded.items()}
 
         limit = subprocess.run([sys.executable, "-c", LIMIT_SCRIPT, str(ROOT), args.assignment, str(subs)],
                                cwd=ROOT, capture_output=True, text=True)
@@ -174,7 +201,13 @@ def main() -> None:
     print(f"  in-process limit      {limit_s * 1000:8.1f} ms/submission")
     print(f"  grader / limit        {grader_s / limit_s:8.2f}x   (target <= 2)")
     print(f"  fresh / grader        {fresh_s / grader_s:8.1f}x   (target >= 10)")
-    print(f"  score mismatches grader vs in-process: {len(mismatched)}")
+    print(f"  score mismatches grader vs in-process: {len(mismatched)} {mismatched if mismatched else ''}")
+    if args.every_mutant:
+        kinds = {k: sorted(s for s in full if s.startswith(k)) for k in ("r", "bug-", "alt-")}
+        print(f"  isolated: references with full marks {sum(full[s] for s in kinds['r'])}/{len(kinds['r'])}, "
+              f"bugs losing points {sum(not full[s] for s in kinds['bug-'])}/{len(kinds['bug-'])}, "
+              f"alternatives with full marks {sum(full[s] for s in kinds['alt-'])}/{len(kinds['alt-'])}")
+        figures["every_mutant"] = {k: {s: full[s] for s in v} for k, v in kinds.items()}
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
 
