@@ -263,3 +263,30 @@ def test_readme_states_the_graded_protocol_and_limits() -> None:
     assert (f"({limits['alexnet_mnist']} s for AlexNet, {limits['memorization']} s for `memorize`, "
             f"{limits['inception']} s otherwise)") in text
     assert {limits[q] for q in limits if q not in ("alexnet_mnist", "memorization")} == {limits["inception"]}
+
+
+def _report_rows(text: str) -> dict[str, tuple[int, int, int]]:
+    """configuration -> (single-seed failures, best-of-3 failures, trials) from a markdown table."""
+    rows = {}
+    for m in re.finditer(r"^\| ([^|\n]+?) \|(?:[^|\n]*\|)*? (\d+)/(\d+) \| (\d+)/(\d+) \|", text, re.M):
+        rows[m.group(1)] = (int(m.group(2)), int(m.group(4)), int(m.group(3)))
+    return rows
+
+
+def test_memorization_report_measures_the_graded_protocol() -> None:
+    """docs/memorization.md (written by bench/bench_memorize.py) measured the hidden test's protocol,
+    the recommended setup never failed there, and the students' README quotes its figures."""
+    hidden = (ROOT / "assignments" / "torchnets" / "tests" / "hidden" / "test_training_hidden.py").read_text()
+    protocol = re.search(r"MEMORIZE_N, MEMORIZE_EPOCHS, MEMORIZE_TRIES, MEMORIZE_ACCURACY = ([\d., ]+)", hidden).group(1)
+    bench = (ROOT / "bench" / "bench_memorize.py").read_text()
+    assert f"N, EPOCHS, TRIES, THRESHOLD = {protocol.strip()}" in bench
+    n, epochs, _, accuracy = protocol.split(", ")
+    report = (ROOT / "docs" / "memorization.md").read_text(encoding="utf-8")
+    flat = " ".join(report.split())
+    assert f"N={n}" in flat and f"epochs={epochs}" in flat and f"at least {round(float(accuracy) * 100)}%" in flat
+    rows = _report_rows(report)
+    single, best, trials = rows["mlp-adam (recommended)"]
+    assert trials >= 1000 and single == best == 0, "the recommended configuration must never fail"
+    assert len(rows) >= 3 and all(t == trials for _, _, t in rows.values())
+    quoted = _report_rows(README.read_text(encoding="utf-8"))
+    assert quoted and all(rows[name] == figures for name, figures in quoted.items()), "README quotes docs/memorization.md"
