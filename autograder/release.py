@@ -96,6 +96,9 @@ def build_release(course: CourseDir, name: str) -> dict[str, bytes]:
     readme = course.readme(name)
     if readme.is_file():
         files["README.md"] = readme.read_bytes()
+    from .notebook.release_notebook import notebook_bytes  # the student notebook (autograder/notebook/)
+
+    files[f"{name}.ipynb"] = notebook_bytes(course, spec, make_stub)
     files["assignment.json"] = (json.dumps(spec.to_json(), indent=2, sort_keys=True) + "\n").encode()
     files["conftest.py"] = CONFTEST.encode()
     files["pytest.ini"] = PYTEST_INI.encode()

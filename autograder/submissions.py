@@ -14,6 +14,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from .notebook import handin as notebook  # notebook hand-ins (autograder/notebook/)
+
 MAX_FILE_BYTES = 1 << 20
 MAX_ENTRIES = 200
 MAX_TOTAL_BYTES = 8 << 20
@@ -39,6 +41,7 @@ class Staged:
     folder: Path
     files: tuple[str, ...]
     sha256: str
+    notebook: notebook.NotebookHandIn | None = None  # set when the hand-in was a notebook
 
 
 def discover(folder: Path) -> list[Submission]:
@@ -52,6 +55,8 @@ def discover(folder: Path) -> list[Submission]:
         if name.startswith(".") or name in JUNK:
             continue
         stem = name[:-4] if name.lower().endswith(".zip") and not entry.is_dir() else name
+        if notebook.is_notebook(name) and not entry.is_dir():  # notebooks: <student>.ipynb
+            stem = name[:-6]
         problem = ""
         try:
             stem.encode("utf-8")
@@ -64,20 +69,36 @@ def discover(folder: Path) -> list[Submission]:
             stem = "invalid-name-" + hashlib.sha256(stem.encode()).hexdigest()[:10]
         if not problem and entry.is_symlink():
             problem = f"{name} is a symbolic link; submit a real folder or zip"
-        elif not problem and not entry.is_dir() and not name.lower().endswith(".zip"):
-            problem = f"{name} is neither a folder nor a .zip file"
+        elif not problem and not entry.is_dir() and not name.lower().endswith((".zip", ".ipynb")):
+            problem = f"{name} is neither a folder nor a .zip or .ipynb file"
         if stem in found:
             problem = problem or f"two submissions for {stem!r} (a folder and a zip?); keep one"
         found[stem] = Submission(stem, entry, problem)
     return sorted(found.values(), key=lambda s: s.student)
 
 
-def stage(sub: Submission, expected: tuple[str, ...], dest: Path) -> Staged:
-    """Copy the submission's expected files into `dest` (created), validating everything."""
+def stage(sub: Submission, expected: tuple[str, ...], dest: Path,
+          release_copies: dict[str, bytes] | None = None) -> Staged:
+    """Copy the submission's expected files into `dest` (created), validating everything.
+
+    A notebook hand-in is turned into the expected module files (definitions only, never run);
+    `release_copies` are the released stubs, which a notebook hand-in may carry unchanged.
+    """
     if sub.problem:
         raise SubmissionError(sub.problem)
-    files = _read_zip(sub.path) if sub.path.is_file() else _read_folder(sub.path)
-    files = _strip_wrapper(files)
+    try:  # notebooks: a single <student>.ipynb, or one notebook inside a folder or zip
+        if notebook.is_notebook(sub.path.name) and sub.path.is_file():
+            hand_in: notebook.NotebookHandIn | None = notebook.single_notebook(
+                sub.path.name, _read_notebook_file(sub.path), expected)
+        else:
+            files = _strip_wrapper(_read_zip(sub.path) if sub.path.is_file() else _read_folder(sub.path))
+            hand_in = notebook.from_files(files, expected, release_copies)
+    except notebook.NotebookError as exc:
+        raise SubmissionError(str(exc)) from None
+    if hand_in is not None:
+        files = dict(hand_in.files)
+    else:
+        files = {n: d for n, d in files.items() if not notebook.is_notebook(n) or n in expected}
     if not files:
         raise SubmissionError(f"the submission is empty; it should contain {', '.join(expected)}")
     unexpected = sorted(set(files) - set(expected))
@@ -94,10 +115,23 @@ def stage(sub: Submission, expected: tuple[str, ...], dest: Path) -> Staged:
         data = files[name]
         digest.update(name.encode() + b"\0" + len(data).to_bytes(8, "little") + data)
         (dest / name).write_bytes(data)
-    return Staged(sub.student, dest, tuple(sorted(files)), digest.hexdigest())
+    return Staged(sub.student, dest, tuple(sorted(files)), digest.hexdigest(), hand_in)
+
+
+def _read_notebook_file(path: Path) -> bytes:
+    if path.is_symlink():
+        raise SubmissionError(f"{path.name} is a symbolic link; submit the notebook itself")
+    if path.stat().st_size > notebook.MAX_NOTEBOOK_BYTES:
+        raise SubmissionError(f"{path.name} is larger than {notebook.MAX_NOTEBOOK_BYTES >> 20} MiB; clear the "
+                              "outputs (Edit > Clear Outputs of All Cells), save and hand it in again")
+    return path.read_bytes()
 
 
 def _check_size(name: str, size: int, total: int) -> None:
+    if notebook.is_notebook(name):  # notebooks carry plots: limit the code (at reading), not the outputs
+        if size > notebook.MAX_NOTEBOOK_BYTES:
+            raise SubmissionError(f"{name} is larger than {notebook.MAX_NOTEBOOK_BYTES >> 20} MiB; clear its outputs")
+        return
     if size > MAX_FILE_BYTES:
         raise SubmissionError(f"{name} is larger than {MAX_FILE_BYTES >> 10} KiB")
     if total > MAX_TOTAL_BYTES:
@@ -124,7 +158,7 @@ def _read_folder(folder: Path) -> dict[str, bytes]:
         if len(out) >= MAX_ENTRIES:
             raise SubmissionError(f"more than {MAX_ENTRIES} files")
         size = path.stat().st_size
-        total += size
+        total += 0 if notebook.is_notebook(rel.name) else size
         _check_size(rel.as_posix(), size, total)
         out[rel.as_posix()] = path.read_bytes()
     return out
@@ -157,14 +191,15 @@ def _read_zip(path: Path) -> dict[str, bytes]:
                 continue
             if info.flag_bits & 0x1:
                 raise SubmissionError(f"{path.name}: entry {name!r} is encrypted; zip without a password")
-            total += info.file_size
+            total += 0 if notebook.is_notebook(name) else info.file_size
             _check_size(name, info.file_size, total)
             try:
                 with archive.open(info) as fh:
-                    data = fh.read(MAX_FILE_BYTES + 1)
+                    limit = notebook.MAX_NOTEBOOK_BYTES if notebook.is_notebook(name) else MAX_FILE_BYTES
+                    data = fh.read(limit + 1)
             except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
                 raise SubmissionError(f"{path.name}: entry {name!r} is corrupt ({exc}); zip the files again") from None
-            if len(data) > MAX_FILE_BYTES:
+            if len(data) > limit:
                 raise SubmissionError(f"{name} is larger than {MAX_FILE_BYTES >> 10} KiB")
             key = pure.as_posix()
             if key in out:
