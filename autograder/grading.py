@@ -24,6 +24,9 @@ from .config import Assignment
 from .exporters import grades_csv
 from .layout import CourseDir
 from .model import Result
+from .notebook import handin as notebook_handin
+from .notebook.notes import hand_in_notes
+from .notebook.questions import layout as notebook_layout
 from .results import build_result, error_result
 from .runner import TestsBroken, reference_provider, run_tests
 from .submissions import Staged, Submission, SubmissionError, discover, stage
@@ -67,17 +70,20 @@ def choose_assignment(course: CourseDir, subs: list[Submission], name: str | Non
     for sub in subs:
         if sub.path.is_dir():
             names |= {p.name for p in sub.path.rglob("*.py")}
+            names |= {p.name for p in sub.path.rglob("*") if p.suffix == ".ipynb" or p.is_dir()}  # notebooks
         elif sub.path.suffix.lower() == ".zip":
             try:
                 with zipfile.ZipFile(sub.path) as z:
                     names |= {Path(n).name for n in z.namelist()}
             except (zipfile.BadZipFile, OSError):
                 continue
-    matches = [a for a in course.assignments() if names & set(a.spec.files)]
+    # notebooks match by `<assignment>.ipynb` or nbgrader's `<student>/<assignment>/` folder
+    matches = [a for a in course.assignments() if names & {*a.spec.files, a.name, f"{a.name}.ipynb"}]
     if len(matches) == 1:
         return matches[0]
     candidates = ", ".join(a.name for a in matches) or "none"
-    raise GradingError(f"cannot tell which assignment these submissions are for (matching: {candidates}); pass --assignment NAME")
+    raise GradingError(f"cannot tell which assignment these submissions are for (matching: {candidates}); pass "
+                       "--assignment NAME (always needed for a folder of <student>.ipynb notebooks)")
 
 
 def _now() -> str:
@@ -249,8 +255,9 @@ class _SandboxBatch:
     """The runner's batch: a sandboxed worker per student, a JSON file and a pipe line when done."""
 
     def __init__(self, assignment: Assignment, sandbox: object, staged: dict[str, Staged], out: Path,
-                 protections: tuple[str, ...], notify: int) -> None:
+                 protections: tuple[str, ...], notify: int, notes: dict[str, tuple[str, ...]] | None = None) -> None:
         self.spec = assignment.spec
+        self.notes = notes or {}
         self.sandbox = sandbox
         self.staged = staged
         self.out = out
@@ -270,7 +277,8 @@ class _SandboxBatch:
             provider.close()  # type: ignore[attr-defined]
         result = build_result(self.spec, student_id, outcomes, protections=self.protections, output=output,
                               sha256=self.staged[student_id].sha256, graded_at=_now(),
-                              duration_s=time.perf_counter() - self.started[student_id])
+                              duration_s=time.perf_counter() - self.started[student_id],
+                              notes=self.notes.get(student_id, ()))
         if result.max_score != self.spec.max_score:
             raise TestsBroken(f"{student_id}: tests ran for {result.max_score} of {self.spec.max_score} points")
         serialize.write_result(self.out / f"{student_id}.json", result)
@@ -296,16 +304,21 @@ def _runner(course: CourseDir, assignment: Assignment, sandbox: object, referenc
     torch.set_num_threads(1)  # runners share the cores with each other and the workers
     spec = assignment.spec
     staged: dict[str, Staged] = {}
+    copies = notebook_handin.release_copies(course, spec)  # notebooks: released stubs a notebook may carry
     for sub in batch:
         try:
-            staged[sub.student] = stage(sub, spec.files, work / "students" / sub.student)
+            staged[sub.student] = stage(sub, spec.files, work / "students" / sub.student, copies)
         except SubmissionError as exc:
             serialize.write_result(out / f"{sub.student}.json",
                                    error_result(spec, sub.student, str(exc), protections=protections, graded_at=_now()))
             _tell(notify, sub.student)
     if not staged:
         return 0
-    runner_batch = _SandboxBatch(assignment, sandbox, staged, out, protections, notify)
+    notes = {}  # notebooks: where each question's code was found, what was not run
+    if any(s.notebook for s in staged.values()):
+        symbols = notebook_layout(course, spec).symbols
+        notes = {sid: hand_in_notes(s.notebook, symbols) for sid, s in staged.items() if s.notebook}
+    runner_batch = _SandboxBatch(assignment, sandbox, staged, out, protections, notify, notes)
     try:
         run_tests(course, assignment, None, student_id="", reference=reference, batch=runner_batch)  # type: ignore[arg-type]
     except TestsBroken:

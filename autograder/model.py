@@ -56,6 +56,7 @@ class Result:
     grader_version: str = ""
     graded_at: str = ""
     duration_s: float = 0.0
+    notes: tuple[str, ...] = ()  # about the hand-in itself, for feedback (e.g. a notebook's cells)
     schema_version: int = SCHEMA_VERSION
 
     def question(self, qid: str) -> QuestionResult:

@@ -36,6 +36,7 @@ def build_result(
     sha256: str | None = None,
     graded_at: str = "",
     duration_s: float = 0.0,
+    notes: tuple[str, ...] = (),
 ) -> Result:
     outcomes = list(outcomes)
     questions = []
@@ -69,6 +70,7 @@ def build_result(
         grader_version=__version__,
         graded_at=graded_at,
         duration_s=round(duration_s, 4),
+        notes=notes,
     )
 
 

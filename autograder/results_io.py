@@ -98,6 +98,7 @@ def from_dict(data: dict[str, Any], source: str = "<result>") -> Result:
         graded_at=_string(data, "graded_at", source, optional=True),
         duration_s=float(duration) if isinstance(duration, (int, float)) and not isinstance(duration, bool) else 0.0,
         protections=tuple(str(p) for p in data.get("protections") or ()),
+        notes=tuple(str(n) for n in data.get("notes") or ()),
     )
 
 

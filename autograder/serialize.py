@@ -17,6 +17,7 @@ SCHEMA_PATH = Path(__file__).parent / "schema" / "result.schema.json"
 def to_dict(result: Result) -> dict[str, Any]:
     data = asdict(result)
     data["protections"] = list(result.protections)
+    data["notes"] = list(result.notes)
     for q in data["questions"]:
         q["tests"] = list(q["tests"])
     data["questions"] = list(data["questions"])
@@ -31,8 +32,9 @@ def from_dict(data: dict[str, Any]) -> Result:
         )
         for q in data["questions"]
     )
-    fields = {k: v for k, v in data.items() if k not in ("questions", "protections")}
-    return Result(questions=questions, protections=tuple(data.get("protections", ())), **fields)
+    fields = {k: v for k, v in data.items() if k not in ("questions", "protections", "notes")}
+    return Result(questions=questions, protections=tuple(data.get("protections", ())),
+                  notes=tuple(data.get("notes", ())), **fields)
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

@@ -5,6 +5,7 @@
 alice: the reference (full marks). bob: three plausible bugs from mutants.yaml (partial marks).
 carol.zip: broken (a syntax error in backprop.py, an endless loop in optim.py, exit() at import of
 autodiff.py): each costs only the questions it touches.
+backprop-notebooks/: the same three as notebooks, shaped like JupyterLab's (see notebooks.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import zipfile
 from pathlib import Path
 
 import yaml
+
+from notebooks import write_notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
 BOB_BUGS = {("sigmoid", "reciprocal-gate-sign-error"), ("adam_step", "no-bias-correction"),
@@ -43,6 +46,16 @@ def main() -> None:
         for name, text in sorted(broken.items()):
             info = zipfile.ZipInfo(f"carol/{name}", date_time=(2026, 1, 1, 0, 0, 0))
             z.writestr(info, text)
+
+
+    backprop_source = broken["backprop.py"]
+    carol_backprop = backprop_source[backprop_source.index("def sigmoid"):].rstrip("\n")
+    optim_source = broken["optim.py"]
+    carol_adam = optim_source[optim_source.index("def adam_step"):optim_source.index("def momentum_step")].rstrip("\n")
+    nb_dest = ROOT / "examples" / "backprop-notebooks"
+    if nb_dest.exists():
+        shutil.rmtree(nb_dest)
+    write_notebooks(ROOT, chosen, carol_backprop, carol_adam)
 
 
 if __name__ == "__main__":

@@ -104,6 +104,8 @@ def render_markdown(result: StudentResult, spec: "AssignmentSpec | None" = None)
         passed, total = _hidden_counts(q)
         hidden = f"{passed} of {total} passed" if total else "none"
         out.append(f"| {_md(q.title)} | {format_points(q.score)} / {format_points(q.max_score)} | {hidden} |")
+    if result.notes:
+        out += ["", "## About your hand-in", "", *(f"- {_md(n)}" for n in result.notes)]
     for q in result.questions:
         out += ["", f"## {_md(q.title)}: {format_points(q.score)} / {format_points(q.max_score)}", ""]
         public = q.tests_of(hidden=False)
@@ -164,6 +166,8 @@ def render_html(result: StudentResult, spec: "AssignmentSpec | None" = None) -> 
                     f"{_e(format_points(q.max_score))}</td><td>{_bar(q.score, q.max_score)}</td><td>{_e(hidden)}</td></tr>")
     body.append("<table><thead><tr><th>Question</th><th>Score</th><th></th><th>Hidden tests</th></tr></thead>"
                 f"<tbody>{''.join(rows)}</tbody></table>")
+    if result.notes:
+        body.append("<h2>About your hand-in</h2><ul>" + "".join(f"<li>{_e(n)}</li>" for n in result.notes) + "</ul>")
     for q in result.questions:
         body.append(f"<h2>{_e(q.title)}: {_e(format_points(q.score))} / {_e(format_points(q.max_score))}</h2>")
         public = q.tests_of(hidden=False)

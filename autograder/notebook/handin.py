@@ -11,9 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from gradekit.nbextract import MAX_NOTEBOOK_BYTES, Extraction, NotebookError, notebook_module
+
+if TYPE_CHECKING:
+    from gradekit.spec import AssignmentSpec
+
+    from ..layout import CourseDir
 
 NBGRADER_FILES = {"timestamp.txt", "submission_secret.txt"}
 
@@ -66,4 +71,15 @@ def single_notebook(name: str, data: bytes, expected: tuple[str, ...]) -> Notebo
     return found
 
 
-__all__ = ["MAX_NOTEBOOK_BYTES", "NotebookError", "NotebookHandIn", "from_files", "single_notebook", "is_notebook"]
+
+
+def release_copies(course: "CourseDir", spec: "AssignmentSpec") -> dict[str, bytes]:
+    """The released `.py` stubs: a notebook hand-in may carry them unchanged (nbgrader copies them)."""
+    from ..release import make_stub
+
+    return {f: make_stub((course.solutions_dir(spec.name) / f).read_text(encoding="utf-8"), f).encode()
+            for f in spec.files}
+
+
+__all__ = ["MAX_NOTEBOOK_BYTES", "NotebookError", "NotebookHandIn", "from_files", "single_notebook", "is_notebook",
+           "release_copies"]
