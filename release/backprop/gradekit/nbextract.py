@@ -25,6 +25,8 @@ GUARD = "_autograder_failed"
 # IPython cell magics whose body is ordinary Python; any other cell magic (%%bash, %%writefile,
 # %%html, %%script ...) makes the whole cell not Python and it is not run.
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
+CHECK_MODULE = "gradekit.nbcheck"  # the released notebook's check cells import it
+CHECK_CELL = "the release's check cell: it runs the public tests in Jupyter, never at grading"
 _MAGIC_LINE = re.compile(r"^\s*(?:[!%]|[A-Za-z_][\w.,\s]*=\s*[!%])")
 _HELP_LINE = re.compile(r"^\s*(?:\?{1,2}[\w.*]+|[\w.*]+\?{1,2})\s*$")
 
@@ -238,6 +240,9 @@ def extract(cells: tuple[Cell, ...]) -> Extraction:
             line = getattr(exc, "lineno", None) or 1
             why = getattr(exc, "msg", None) or type(exc).__name__
             errors.append(Skipped(cell.number, line, (text.split("\n")[line - 1] if line <= text.count("\n") + 1 else "")[:80], str(why)))
+            continue
+        if any(isinstance(n, ast.ImportFrom) and n.module == CHECK_MODULE for n in tree.body):
+            not_run.append(Skipped(cell.number, 1, "check cell", CHECK_CELL))  # runs in Jupyter only
             continue
         for node in tree.body:
             if isinstance(node, ast.ImportFrom) and node.module == "__future__":

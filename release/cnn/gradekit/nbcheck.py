@@ -18,6 +18,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from .nbextract import Extraction, NotebookError, notebook_module
 from .spec import AssignmentSpec, load_spec
 
@@ -82,11 +84,13 @@ class _Host:
         self.session = session
         self.question = question
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_configure(self, config: Any) -> None:
         from .plugin import SESSION
 
         config.stash[SESSION] = self.session
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session: Any, config: Any, items: list[Any]) -> None:
         keep, drop = [], []
         for item in items:
@@ -103,8 +107,6 @@ def _restricted(spec: AssignmentSpec, question: str) -> AssignmentSpec:
 
 def main(argv: list[str]) -> int:
     """`python -m gradekit.nbcheck QUESTION FOLDER`, in the release folder: exit 0 when all pass."""
-    import pytest
-
     from .direct import DirectProvider
     from .plugin import Session
 
@@ -117,7 +119,8 @@ def main(argv: list[str]) -> int:
         return 2
     session = Session(spec=restricted, student=DirectProvider(Path(student_dir), spec.modules), student_id="public")
     host = _Host(session, question)
-    pytest.main(["-q", "-p", "no:cacheprovider", "tests"], plugins=[host])
+    pytest.main(["-q", "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning", "tests"],
+                plugins=[host])
     outcomes = session.outcomes
     return 0 if outcomes and all(o.passed for o in outcomes) else 1
 
