@@ -115,7 +115,3 @@ def grade(submissions: Path, assignment: str | None, out: Path, jobs: int, regra
 from .cli_lms import register  # noqa: E402 - the LMS commands attach to `main`
 
 register(main)
-
-from .notebook.cli import register as register_notebooks  # noqa: E402 - `export nbgrader`
-
-register_notebooks(main)

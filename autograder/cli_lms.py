@@ -73,7 +73,7 @@ def _strictness(f: Callable[..., Any]) -> Callable[..., Any]:
 
 @click.group()
 def export() -> None:
-    """Export grades for an LMS gradebook (Canvas, Moodle)."""
+    """Export grades for an LMS gradebook (Canvas, Moodle) or nbgrader's gradebook."""
 
 
 @export.command("canvas")
@@ -142,6 +142,21 @@ def export_moodle(results: Path | None, run: str | None, db: Path | None, assign
         name = item or (spec.title if spec is not None else loaded[0].assignment)
         _echo(export_moodle_csv(loaded, load_roster(roster), out, identity=identity, item=name,
                                 per_question=per_question, feedback=feedback, missing=missing, strict=strict).lines())
+
+
+@export.command("nbgrader")
+@_results_source
+@click.option("--course-dir", required=True, type=click.Path(path_type=Path),
+              help="The nbgrader course folder (where gradebook.db is).")
+@click.option("--notebook", help="The notebook's name in nbgrader (default: the assignment's name).")
+def export_nbgrader(results: Path | None, run: str | None, db: Path | None, assignment: str | None,
+                    course_dir: Path, notebook: str | None) -> None:
+    """Write per-question scores into nbgrader's gradebook (needs the `notebooks` extra)."""
+    from .notebook.nbgrader_export import export_nbgrader as write
+
+    with _errors():
+        loaded, _spec = _load(results, run, db, assignment)
+        _echo(write(loaded, course_dir, notebook=notebook).lines())
 
 
 @click.command("feedback")

@@ -11,8 +11,11 @@ import pytest
 
 from autograder.grading import GradeOptions, grade
 from autograder.layout import CourseDir
+from autograder.lms.feedback import render_html, render_markdown
+from autograder.model import QuestionResult, Result
 from autograder.notebook.handin import from_files
 from autograder.runner import run_inprocess_batch
+from autograder.serialize import load_schema, read_result
 from gradekit.scoring import score
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -91,3 +94,16 @@ def test_example_notebooks_grade_exactly_like_their_py_twins(course: CourseDir, 
     assert "syntax error (invalid syntax)" in carol and "not run at grading: cell" in carol
     assert any("out of order" in n for n in nb["bob"].notes)
     assert not any(Path(tmp_path).rglob("ran-*-at-grading.txt"))
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.validate(json.loads((tmp_path / "nb" / "carol.json").read_text()), load_schema())
+    assert read_result(tmp_path / "nb" / "carol.json").notes == nb["carol"].notes
+
+
+def test_feedback_shows_the_notes_escaped() -> None:
+    questions = (QuestionResult("q", "Question", 0.0, 1.0),)
+    result = Result("alice", "backprop", "graded", 0.0, 1.0, questions,
+                    notes=("question q: `f` is not defined in any code cell", "cell 3: line 1 `<script>`"))
+    md = render_markdown(result)
+    assert "## About your hand-in" in md and "\\`f\\` is not defined in any code cell" in md
+    page = render_html(result)
+    assert "&lt;script&gt;" in page and "<script>" not in page

@@ -80,3 +80,19 @@ def test_exported_scores_appear_in_nbgrader_export(tmp_path: Path) -> None:
         rows = {row["student_id"]: row for row in csv.DictReader(fh)}
     assert {s: (float(r["score"]), float(r["max_score"])) for s, r in rows.items()} == {
         "alice": (10.0, 20.0), "bob": (5.0, 20.0), "carol": (2.0, 20.0)}
+
+
+@needs_nbgrader
+def test_export_nbgrader_command(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from autograder.cli import main
+    from autograder.serialize import write_result
+
+    (tmp_path / "grades").mkdir()
+    write_result(tmp_path / "grades" / "alice.json", result("alice", {"sigmoid": 3.0}))
+    res = CliRunner().invoke(main, ["export", "nbgrader", str(tmp_path / "grades"), "--course-dir", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert "wrote 1 students' scores for backprop/backprop" in res.output and "would overwrite them" in res.output
+    res = CliRunner().invoke(main, ["export", "nbgrader", str(tmp_path / "grades"), "--course-dir", str(tmp_path / "none")])
+    assert res.exit_code == 2 and "no nbgrader course folder" in res.output

@@ -34,7 +34,7 @@ def test_register_adds_every_command() -> None:
     group = click.Group()
     register(group)
     assert set(group.commands) == {"export", "feedback", "report", "gradebook", "diff", "gradescope"}
-    assert set(group.commands["export"].commands) == {"canvas", "moodle"}  # type: ignore[attr-defined]
+    assert set(group.commands["export"].commands) == {"canvas", "moodle", "nbgrader"}  # type: ignore[attr-defined]
 
 
 def test_export_canvas(course: Path) -> None:
