@@ -248,11 +248,11 @@ def extract(cells: tuple[Cell, ...]) -> Extraction:
             if isinstance(node, ast.ImportFrom) and node.module == "__future__":
                 future.append(ast.unparse(node))
                 continue
-            names = kept_names(node)
-            if names is None:
-                not_run.append(Skipped(cell.number, node.lineno, _summary(node, text), "not a definition"))
-                continue
             try:
+                names = kept_names(node)
+                if names is None:
+                    not_run.append(Skipped(cell.number, node.lineno, _summary(node, text), "not a definition"))
+                    continue
                 blocks.append(_guarded(node, cell.number))
             except (RecursionError, ValueError) as exc:  # absurdly nested code
                 errors.append(Skipped(cell.number, node.lineno, _summary(node, text), f"too deeply nested ({type(exc).__name__})"))

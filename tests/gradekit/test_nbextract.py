@@ -147,6 +147,9 @@ def test_unreadable_notebooks_are_clear_errors(data: bytes, message: str) -> Non
 
 def test_deeply_nested_code_is_a_syntax_error_of_its_cell_not_a_crash() -> None:
     deep = "x = " + "(" * 5000 + "1" + ")" * 5000 + "\n"
+    chains = ["X = " + "+".join(["1"] * n) + "\n" for n in (2000, 60000)] + ["Y = a" + ".b" * 2000 + "\n"]
+    long = extract(tuple(Cell(i, "code", c) for i, c in enumerate(chains, start=1)))
+    assert [e.cell for e in long.syntax_errors] == [1, 2, 3]
     nested = "".join("    " * i + "if True:\n" for i in range(150)) + "    " * 150 + "pass\n"
     result = extract((Cell(1, "code", deep), Cell(2, "code", nested), Cell(3, "code", "def ok():\n    return 1\n")))
     assert [e.cell for e in result.syntax_errors] == [1, 2]
