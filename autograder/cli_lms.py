@@ -162,7 +162,10 @@ def export_nbgrader(results: Path | None, run: str | None, db: Path | None, assi
 @click.command("feedback")
 @_results_source
 @click.option("--out", "-o", type=click.Path(path_type=Path), help="Folder for <student>.md/.html (default: RESULTS/feedback).")
-def feedback_cmd(results: Path | None, run: str | None, db: Path | None, assignment: str | None, out: Path | None) -> None:
+@click.option("--notebooks", type=click.Path(path_type=Path, exists=True, file_okay=False), metavar="SUBMISSIONS",
+              help="Also write <student>.ipynb for notebook hand-ins in SUBMISSIONS: scores after the graded cells.")
+def feedback_cmd(results: Path | None, run: str | None, db: Path | None, assignment: str | None, out: Path | None,
+                 notebooks: Path | None) -> None:
     """Write each student's feedback as Markdown and as self-contained HTML."""
     from .lms.feedback import write_feedback
 
@@ -170,6 +173,10 @@ def feedback_cmd(results: Path | None, run: str | None, db: Path | None, assignm
         loaded, spec = _load(results, run, db, assignment)
         folder = out or (results or DEFAULT_RESULTS) / "feedback"
         paths = write_feedback(loaded, folder, spec)
+        if notebooks is not None:  # notebooks (autograder/notebook/)
+            from .notebook.feedback_notebook import write_feedback_notebooks
+
+            paths += write_feedback_notebooks(loaded, notebooks, folder, spec)
     click.echo(f"wrote {len(paths)} files ({len(loaded)} students) in {folder}")
 
 

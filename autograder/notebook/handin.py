@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Mapping
 
-from gradekit.nbextract import MAX_NOTEBOOK_BYTES, Extraction, NotebookError, notebook_module
+from gradekit.nbextract import MAX_NOTEBOOK_BYTES, Cell, Extraction, NotebookError, extract, read_notebook
 
 if TYPE_CHECKING:
     from gradekit.spec import AssignmentSpec
@@ -30,6 +30,7 @@ class NotebookHandIn:
     extraction: Extraction
     timestamp: str = ""  # nbgrader's timestamp.txt, when present
     ignored: tuple[str, ...] = ()
+    cells: tuple[Cell, ...] = ()  # the sources (outputs are not kept), for the feedback notebook
 
 
 def is_notebook(name: str) -> bool:
@@ -54,14 +55,15 @@ def from_files(files: Mapping[str, bytes], expected: tuple[str, ...],
     if len(notebooks) > 1:
         raise NotebookError(f"several notebooks ({', '.join(notebooks)}); hand in exactly one")
     name = notebooks[0]
-    extraction = notebook_module(bytes(files[name]), PurePosixPath(name).name)
+    cells = read_notebook(bytes(files[name]), PurePosixPath(name).name)
+    extraction = extract(cells)
     source = extraction.source.encode()
     timestamp = ""
     for other in files:
         if PurePosixPath(other).name == "timestamp.txt":
             timestamp = bytes(files[other])[:64].decode("utf-8", "replace").strip()
     ignored = tuple(sorted(n for n in files if n != name))
-    return NotebookHandIn(name, {f: source for f in expected}, extraction, timestamp, ignored)
+    return NotebookHandIn(name, {f: source for f in expected}, extraction, timestamp, ignored, cells)
 
 
 def single_notebook(name: str, data: bytes, expected: tuple[str, ...]) -> NotebookHandIn:

@@ -37,7 +37,7 @@ not depend on it. Cell order, cell metadata and outputs do not matter; names do.
 """
 
 
-def _lines(text: str) -> list[str]:
+def source_lines(text: str) -> list[str]:
     parts = text.rstrip("\n").split("\n")
     return [p + "\n" for p in parts[:-1]] + [parts[-1]]
 
@@ -52,7 +52,7 @@ def _nbgrader(grade_id: str, *, solution: bool = False, grade: bool = False, loc
 
 
 def _cell(kind: str, cell_id: str, source: str, nbgrader: dict[str, Any] | None = None) -> dict[str, Any]:
-    cell: dict[str, Any] = {"cell_type": kind, "id": cell_id, "metadata": {}, "source": _lines(source)}
+    cell: dict[str, Any] = {"cell_type": kind, "id": cell_id, "metadata": {}, "source": source_lines(source)}
     if nbgrader is not None:
         cell["metadata"]["nbgrader"] = nbgrader
         if nbgrader["locked"]:

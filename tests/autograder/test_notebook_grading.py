@@ -13,6 +13,7 @@ from autograder.grading import GradeOptions, grade
 from autograder.layout import CourseDir
 from autograder.lms.feedback import render_html, render_markdown
 from autograder.model import QuestionResult, Result
+from autograder.notebook.feedback_notebook import write_feedback_notebooks
 from autograder.notebook.handin import from_files
 from autograder.runner import run_inprocess_batch
 from autograder.serialize import load_schema, read_result
@@ -76,7 +77,8 @@ def test_deleted_cells_cost_only_their_question_and_metadata_changes_nothing(cou
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="isolated grading needs root (namespaces, setuid)")
-def test_example_notebooks_grade_exactly_like_their_py_twins(course: CourseDir, tmp_path: Path) -> None:
+def test_example_notebooks_grade_exactly_like_their_py_twins(course: CourseDir, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     as_py = grade(course, EXAMPLES / "backprop", GradeOptions(out=tmp_path / "py"))
     as_nb = grade(course, EXAMPLES / "backprop-notebooks", GradeOptions(out=tmp_path / "nb", assignment="backprop"))
     assert not as_py.grader_errors and not as_nb.grader_errors
@@ -97,6 +99,17 @@ def test_example_notebooks_grade_exactly_like_their_py_twins(course: CourseDir, 
     jsonschema = pytest.importorskip("jsonschema")
     jsonschema.validate(json.loads((tmp_path / "nb" / "carol.json").read_text()), load_schema())
     assert read_result(tmp_path / "nb" / "carol.json").notes == nb["carol"].notes
+
+    monkeypatch.setenv("AUTOGRADER_COURSE", str(course.root))
+    written = write_feedback_notebooks(as_nb.results, EXAMPLES / "backprop-notebooks", tmp_path / "fb", as_nb.assignment.spec)
+    assert sorted(p.name for p in written) == ["alice.ipynb", "bob.ipynb", "carol.ipynb"]
+    bob_fb = json.loads((tmp_path / "fb" / "bob.ipynb").read_text())
+    assert all(c.get("outputs", []) == [] and c.get("execution_count") is None for c in bob_fb["cells"])
+    texts = ["".join(c["source"]) for c in bob_fb["cells"]]
+    sigmoid_at = next(i for i, t in enumerate(texts) if t.startswith("def sigmoid("))
+    assert texts[sigmoid_at + 1].startswith(f"**Question `sigmoid` (") and "hidden tests:" in texts[sigmoid_at + 1]
+    carol_summary = "".join(json.loads((tmp_path / "fb" / "carol.ipynb").read_text())["cells"][0]["source"])
+    assert carol_summary.startswith("# Feedback for carol: 5 / 44") and "**Question `autodiff`" in carol_summary
 
 
 def test_feedback_shows_the_notes_escaped() -> None:
