@@ -127,10 +127,12 @@ def _read_notebook_file(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def _check_size(name: str, size: int, total: int) -> None:
+def _check_size(name: str, size: int, total: int, read: dict[str, bytes] | None = None) -> None:
     if notebook.is_notebook(name):  # notebooks carry plots: limit the code (at reading), not the outputs
         if size > notebook.MAX_NOTEBOOK_BYTES:
             raise SubmissionError(f"{name} is larger than {notebook.MAX_NOTEBOOK_BYTES >> 20} MiB; clear its outputs")
+        if sum(map(notebook.is_notebook, read or {})) >= notebook.MAX_NOTEBOOKS:
+            raise SubmissionError(f"more than {notebook.MAX_NOTEBOOKS} notebooks; hand in one")
         return
     if size > MAX_FILE_BYTES:
         raise SubmissionError(f"{name} is larger than {MAX_FILE_BYTES >> 10} KiB")
@@ -159,7 +161,7 @@ def _read_folder(folder: Path) -> dict[str, bytes]:
             raise SubmissionError(f"more than {MAX_ENTRIES} files")
         size = path.stat().st_size
         total += 0 if notebook.is_notebook(rel.name) else size
-        _check_size(rel.as_posix(), size, total)
+        _check_size(rel.as_posix(), size, total, out)
         out[rel.as_posix()] = path.read_bytes()
     return out
 
@@ -192,7 +194,7 @@ def _read_zip(path: Path) -> dict[str, bytes]:
             if info.flag_bits & 0x1:
                 raise SubmissionError(f"{path.name}: entry {name!r} is encrypted; zip without a password")
             total += 0 if notebook.is_notebook(name) else info.file_size
-            _check_size(name, info.file_size, total)
+            _check_size(name, info.file_size, total, out)
             try:
                 with archive.open(info) as fh:
                     limit = notebook.MAX_NOTEBOOK_BYTES if notebook.is_notebook(name) else MAX_FILE_BYTES

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from ..layout import CourseDir
 
-NBGRADER_FILES = {"timestamp.txt", "submission_secret.txt"}
+MAX_NOTEBOOKS = 4  # read per submission (each up to MAX_NOTEBOOK_BYTES): bounds the runner's memory
 
 
 @dataclass(frozen=True)
@@ -83,5 +83,5 @@ def release_copies(course: "CourseDir", spec: "AssignmentSpec") -> dict[str, byt
             for f in spec.files}
 
 
-__all__ = ["MAX_NOTEBOOK_BYTES", "NotebookError", "NotebookHandIn", "from_files", "single_notebook", "is_notebook",
+__all__ = ["MAX_NOTEBOOK_BYTES", "MAX_NOTEBOOKS", "NotebookError", "NotebookHandIn", "from_files", "single_notebook", "is_notebook",
            "release_copies"]

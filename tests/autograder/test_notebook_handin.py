@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.notebook.handin import from_files
+from autograder.notebook.handin import MAX_NOTEBOOKS, from_files
 from autograder.notebook.notes import hand_in_notes
 from autograder.submissions import SubmissionError, discover, stage
 from gradekit.nbextract import MAX_NOTEBOOK_BYTES, NotebookError
@@ -112,3 +112,14 @@ def test_a_bad_notebook_is_a_submission_error_naming_the_file(tmp_path: Path) ->
     (sub,) = discover(subs)
     with pytest.raises(SubmissionError, match="frank.ipynb is notebook format 3"):
         stage(sub, FILES, tmp_path / "f")
+
+
+def test_many_big_notebooks_are_refused_before_they_are_read(tmp_path: Path) -> None:
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    with zipfile.ZipFile(subs / "gina.zip", "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for i in range(MAX_NOTEBOOKS + 1):
+            z.writestr(f"gina/copy{i}.ipynb", NOTEBOOK)
+    (sub,) = discover(subs)
+    with pytest.raises(SubmissionError, match=f"more than {MAX_NOTEBOOKS} notebooks"):
+        stage(sub, FILES, tmp_path / "g")
