@@ -154,3 +154,11 @@ def test_deeply_nested_code_is_a_syntax_error_of_its_cell_not_a_crash() -> None:
     result = extract((Cell(1, "code", deep), Cell(2, "code", nested), Cell(3, "code", "def ok():\n    return 1\n")))
     assert [e.cell for e in result.syntax_errors] == [1, 2]
     assert result.where("ok") is not None
+
+
+def test_lines_inside_strings_that_look_like_magics_are_left_alone(tmp_path: Path) -> None:
+    source = 'TEMPLATE = """\n%d items\n!important\n"""\n'
+    result = notebook_module(notebook(source))
+    proc = run_module(result.source + "\nassert TEMPLATE == '\\n%d items\\n!important\\n'\n", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert result.not_run == ()

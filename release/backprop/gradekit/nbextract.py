@@ -130,7 +130,11 @@ def python_lines(cell: Cell) -> tuple[str, list[Skipped]]:
         dropped = [Skipped(cell.number, 1, first[:80], "cell magic")]
         lines[0] = ""
     else:
-        dropped = []
+        try:  # plain Python already: leave every line alone (a "%" line inside a string stays)
+            ast.parse(cell.source)
+            return cell.source, []
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            dropped = []
     out = []
     continued = False
     for number, line in enumerate(lines, start=1):
