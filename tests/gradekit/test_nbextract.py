@@ -87,12 +87,13 @@ def test_what_counts_as_a_definition(statement: str, kept: bool) -> None:
 
 
 def test_a_failing_import_costs_only_the_code_that_needs_it(tmp_path: Path) -> None:
-    data = notebook("from google.colab import drive\nimport math\n", "def uses_math():\n    return math.pi\n",
-                    "def uses_drive():\n    return drive.mount('/content')\n")
+    data = notebook("from course_helpers_on_my_laptop import drive\nimport math\n", "def uses_math():\n    return math.pi\n",
+                    "def uses_drive():\n    return drive.mount('/content')\n", "from google.colab import files\n")
     source = notebook_module(data).source
-    proc = run_module(source + "\nassert uses_math() > 3\ntry:\n    uses_drive()\nexcept NameError:\n    print('no drive')\n", tmp_path)
+    check = "\nassert uses_math() > 3\ntry:\n    uses_drive()\nexcept NameError:\n    print('no drive')\n"
+    proc = run_module(source + check + "try:\n    files.upload()\nexcept RuntimeError as exc:\n    print(exc)\n", tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "no drive" in proc.stdout
+    assert "no drive" in proc.stdout and "google.colab.files is not imported at grading" in proc.stdout
     assert "cell 1, line 1 failed when defined: ModuleNotFoundError" in proc.stderr
 
 
@@ -162,3 +163,16 @@ def test_lines_inside_strings_that_look_like_magics_are_left_alone(tmp_path: Pat
     proc = run_module(result.source + "\nassert TEMPLATE == '\\n%d items\\n!important\\n'\n", tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert result.not_run == ()
+
+
+def test_display_only_packages_are_not_imported_and_say_so_when_used(tmp_path: Path) -> None:
+    data = notebook("import matplotlib.pyplot as plt\nimport seaborn\nfrom IPython.display import display\nimport math\n"
+                    "import googleapiclient\n",
+                    "def draw():\n    plt.plot([1])\n\ndef area(r):\n    return math.pi * r * r\n")
+    result = notebook_module(data)
+    check = ("import sys\nassert 'matplotlib' not in sys.modules and area(1) == math.pi\n"
+             "try:\n    draw()\nexcept RuntimeError as exc:\n    print(exc)\n")
+    proc = run_module(result.source + check, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "matplotlib.pyplot is not imported at grading" in proc.stdout
+    assert [s.why for s in result.not_run] == ["display-only package, not imported"] * 3

@@ -25,6 +25,11 @@ GUARD = "_autograder_failed"
 # IPython cell magics whose body is ordinary Python; any other cell magic (%%bash, %%writefile,
 # %%html, %%script ...) makes the whole cell not Python and it is not run.
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
+# Packages that only draw or display: importing matplotlib alone costs seconds per student (its font
+# cache, in a fresh sandbox), and graded code must not plot. Their names are bound to a stand-in that
+# says so when used.
+DISPLAY_ONLY = ("matplotlib", "seaborn", "plotly", "bokeh", "altair", "IPython", "ipywidgets", "google.colab")
+STANDIN = "_autograder_display_only"
 CHECK_MODULE = "gradekit.nbcheck"  # the released notebook's check cells import it
 CHECK_CELL = "the release's check cell: it runs the public tests in Jupyter, never at grading"
 _MAGIC_LINE = re.compile(r"^\s*(?:[!%]|[A-Za-z_][\w.,\s]*=\s*[!%])")
@@ -208,6 +213,19 @@ def _summary(node: ast.stmt, source: str) -> str:
     return text[:80] + (" ..." if len(text) > 80 else "")
 
 
+def _display(module: str) -> bool:
+    return any(module == name or module.startswith(name + ".") for name in DISPLAY_ONLY)
+
+
+def display_only(node: ast.stmt) -> list[tuple[str, str]] | None:
+    """(bound name, module) for an import of a display-only package; None for any other statement."""
+    if isinstance(node, ast.Import) and all(_display(a.name) for a in node.names):
+        return [((a.asname or a.name).split(".")[0], a.asname and a.name or a.name.split(".")[0]) for a in node.names]
+    if isinstance(node, ast.ImportFrom) and node.level == 0 and _display(node.module or ""):
+        return [(a.asname or a.name, f"{node.module}.{a.name}") for a in node.names if a.name != "*"]
+    return None
+
+
 def _guarded(node: ast.stmt, cell: int) -> str:
     body = ast.unparse(node)
     indented = "\n".join("    " + line if line else line for line in body.split("\n"))
@@ -217,6 +235,14 @@ def _guarded(node: ast.stmt, cell: int) -> str:
 
 HEADER = f'''"""Definitions taken from a notebook by autograder: only imports, functions, classes and simple
 constants are run; every other statement is not run at grading."""
+
+class {STANDIN}:
+    def __init__(self, name):
+        self._autograder_name = name
+
+    def __getattr__(self, attr):
+        raise RuntimeError(f"{{self._autograder_name}} is not imported at grading (it only draws or displays): "
+                           "graded code must not plot or display")
 
 def {GUARD}(cell, line, exc):
     import sys
@@ -251,6 +277,11 @@ def extract(cells: tuple[Cell, ...]) -> Extraction:
         for node in tree.body:
             if isinstance(node, ast.ImportFrom) and node.module == "__future__":
                 future.append(ast.unparse(node))
+                continue
+            standins = display_only(node)
+            if standins is not None:
+                not_run.append(Skipped(cell.number, node.lineno, _summary(node, text), "display-only package, not imported"))
+                blocks += [f"{name} = {STANDIN}({module!r})\n" for name, module in standins]
                 continue
             try:
                 names = kept_names(node)
