@@ -33,7 +33,8 @@ instead of this notebook; both are graded with the same tests.
 functions, classes and simple constants (`LR = 1e-3`) of every code cell, top to bottom, like
 *Kernel > Restart Kernel and Run All Cells*; the last definition of a name counts. Everything else
 (training loops, plots, prints, `!pip`, `%%bash`) is not run at grading, so your functions must
-not depend on it. Cell order, cell metadata and outputs do not matter; names do.
+not depend on it; plotting packages such as matplotlib are not even imported, so graded functions
+must not plot. Cell order, cell metadata and outputs do not matter; names do.
 """
 
 
