@@ -15,13 +15,11 @@ import yaml
 
 from gradekit.spec import DEFAULT_ATOL, DEFAULT_RTOL, DEFAULT_TIME_LIMIT, AssignmentSpec, QuestionSpec
 
+from .errors import ConfigError
+
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _FILE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.py$")
-
-
-class ConfigError(ValueError):
-    """assignment.yaml is invalid; the message names the file, line and key."""
 
 
 @dataclass(frozen=True)

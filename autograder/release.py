@@ -15,7 +15,8 @@ from pathlib import Path
 
 import gradekit
 
-from .layout import CourseDir
+from .course import CourseDir
+from .errors import ReleaseError
 
 BEGIN = "# BEGIN SOLUTION"
 END = "# END SOLUTION"
@@ -28,10 +29,6 @@ PYTEST_INI = """[pytest]
 testpaths = tests
 addopts = -p no:cacheprovider
 """
-
-
-class ReleaseError(ValueError):
-    """A solution file's markers are wrong; the message names the file and line."""
 
 
 def make_stub(source: str, filename: str) -> str:

@@ -1,8 +1,13 @@
-"""Build results from test outcomes: a pure function, I/O happens at the edges."""
+"""The grading result: frozen records, and the pure functions that build them from test outcomes.
+
+No I/O and no knowledge of any export format: `store` reads and writes these records as JSON,
+`exports/` turns them into files for people and LMSs.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Iterable
 
 from gradekit.plugin import seed_for
@@ -10,7 +15,68 @@ from gradekit.scoring import Outcome, score
 from gradekit.spec import AssignmentSpec
 
 from . import __version__
-from .model import QuestionResult, Result, TestResult
+
+SCHEMA_VERSION = 1
+
+CAUSES = (
+    "passed", "wrong_answer", "not_implemented", "exception", "timeout", "crash", "import_error",
+    "bad_return", "memory", "test_error", "skipped", "submission_error",
+)
+
+
+@dataclass(frozen=True)
+class TestResult:
+    __test__ = False  # not a pytest test class
+
+    name: str
+    hidden: bool
+    passed: bool
+    score: float
+    max_score: float
+    message: str
+    cause: str
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    id: str
+    title: str
+    score: float
+    max_score: float
+    tests: tuple[TestResult, ...] = ()
+
+    def tests_of(self, *, hidden: bool) -> tuple[TestResult, ...]:
+        return tuple(t for t in self.tests if t.hidden == hidden)
+
+
+@dataclass(frozen=True)
+class Result:
+    """One student's grade for one assignment; `status` is "error" when nothing could be graded."""
+
+    student: str
+    assignment: str
+    status: str
+    score: float
+    max_score: float
+    questions: tuple[QuestionResult, ...]
+    error: str | None = None
+    causes: dict[str, int] = field(default_factory=dict)
+    protections: tuple[str, ...] = ()
+    output: str = ""
+    submission_sha256: str | None = None
+    seed: int = 0
+    grader_version: str = ""
+    graded_at: str = ""
+    duration_s: float = 0.0
+    notes: tuple[str, ...] = ()  # about the hand-in itself, for feedback (e.g. a notebook's cells)
+    schema_version: int = SCHEMA_VERSION
+
+    def question(self, qid: str) -> QuestionResult:
+        for q in self.questions:
+            if q.id == qid:
+                return q
+        raise KeyError(qid)
+
 
 OUTPUT_LIMIT = 8192
 

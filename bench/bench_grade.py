@@ -28,16 +28,16 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder.layout import CourseDir  # noqa: E402
+from autograder.course import CourseDir  # noqa: E402
 
 LIMIT_SCRIPT = """
 import json, sys, time
 t0 = time.perf_counter()
 from pathlib import Path
-from autograder.layout import CourseDir
-from autograder.runner import run_inprocess_batch
+from autograder.course import CourseDir
+from autograder.grading.inprocess import run_inprocess_batch
 from autograder.results import build_result
-from autograder.warm import warm_up
+from autograder.grading.warm import warm_up
 warm_up()
 course = CourseDir(Path(sys.argv[1]))
 a = course.assignment(sys.argv[2])
@@ -101,7 +101,7 @@ def main() -> None:
             subprocess.run(
                 [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--import-mode=importlib",
                  f"--rootdir={ROOT / 'assignments' / args.assignment / 'tests'}",
-                 "--gradekit-assignment", str(ROOT / "assignments" / args.assignment),
+                 "--gradekit-assignment", str(ROOT / "release" / args.assignment),
                  "--gradekit-student-dir", str(folder), "--gradekit-student-id", folder.name,
                  str(ROOT / "assignments" / args.assignment / "tests")],
                 cwd=ROOT, capture_output=True, text=True,

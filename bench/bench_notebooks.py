@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "examples"))
 
-from autograder.layout import CourseDir  # noqa: E402
+from autograder.course import CourseDir  # noqa: E402
 from autograder.notebook.release_notebook import build_notebook, dumps  # noqa: E402
 from autograder.release import make_stub  # noqa: E402
 from notebooks import _add_experiments, _saved_by_jupyterlab, _set, _text  # noqa: E402

@@ -23,7 +23,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from autograder.layout import CourseDir
+from autograder.course import CourseDir
 from autograder.notebook.release_notebook import build_notebook, dumps
 from autograder.release import make_stub
 

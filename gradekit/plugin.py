@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 import pytest
 
-from . import context
+from . import context, hooks
 from .direct import DirectProvider
 from .errors import GradekitError, StudentTimeout, cause_of
 from .scoring import Outcome, score
@@ -34,13 +34,13 @@ class Batch(Protocol):
     """Several students in one pytest session (the grader, the benchmark): collection happens once.
 
     Tests are parametrized by a session-scoped fixture, so pytest runs all of one student's tests,
-    then the next student's; `open` is called when a student starts, `close` when they are done.
-    """
+    then the next student's: `open` when a student starts, `close` when done, then the hook
+    `pytest_gradekit_student_done` (gradekit.hooks) carries that student's outcomes."""
 
     student_ids: list[str]
 
     def open(self, student_id: str) -> Provider: ...
-    def close(self, student_id: str, provider: Provider, outcomes: list[Outcome]) -> None: ...
+    def close(self, student_id: str, provider: Provider) -> None: ...
 
 
 @dataclass
@@ -76,9 +76,13 @@ class Student:
         return self._provider.module(name)
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hooks)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("gradekit", "assignment grading")
-    group.addoption("--gradekit-assignment", metavar="DIR", help="assignment folder (assignment.json or .yaml); default: rootdir")
+    group.addoption("--gradekit-assignment", metavar="DIR", help="released assignment folder (with assignment.json, e.g. release/<name>); default: rootdir")
     group.addoption("--gradekit-student-dir", metavar="DIR", help="folder with the student's files; default: rootdir")
     group.addoption("--gradekit-solutions", metavar="DIR", help="reference solutions; default: ../../solutions/<name>")
     group.addoption("--gradekit-student-id", default=PUBLIC_STUDENT, help="student id that seeds hidden tests")
@@ -101,7 +105,10 @@ def _session_from_options(config: pytest.Config) -> Session | None:
     if option is None and not (root / "assignment.json").exists():
         return None  # installed but not an assignment run: stay inert
     assignment_dir = Path(option or root)
-    spec = load_spec(assignment_dir)
+    try:
+        spec = load_spec(assignment_dir)
+    except FileNotFoundError as exc:  # e.g. an assignments/<name> folder (yaml): the kit reads only json
+        raise pytest.UsageError(str(exc)) from None
     student_dir = Path(config.getoption("--gradekit-student-dir") or root)
     solutions = config.getoption("--gradekit-solutions")
     if solutions is None:
@@ -204,7 +211,9 @@ def _gk_submission(request: pytest.FixtureRequest) -> Any:
     try:
         yield sid, provider
     finally:
-        session.batch.close(sid, provider, [o for o in session.outcomes if o.student == sid])
+        session.batch.close(sid, provider)
+        request.config.hook.pytest_gradekit_student_done(
+            config=request.config, student_id=sid, outcomes=[o for o in session.outcomes if o.student == sid])
 
 
 def seed_for(student_id: str, assignment: str, test: str) -> int:

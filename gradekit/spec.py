@@ -1,7 +1,8 @@
 """The assignment as the kit needs it: questions, points, tolerances, time limits.
 
 `autograder.config` validates `assignment.yaml` and produces this; the release writes it as
-`assignment.json` so that a student's folder needs no YAML parser.
+`assignment.json` so that a student's folder needs no YAML parser. This module imports nothing
+from `autograder` (the kit is copied into student folders where the grader is not installed).
 """
 
 from __future__ import annotations
@@ -75,15 +76,15 @@ class AssignmentSpec:
 
 
 def load_spec(path: Path) -> AssignmentSpec:
-    """Load `assignment.json` (release) or, with the instructor package installed, `assignment.yaml`."""
+    """Load a release's `assignment.json` (a file, or the folder that holds it).
+
+    The kit never reads `assignment.yaml` itself: that is the instructor side's job (`autograder.config`),
+    and the kit must not import it. Point the kit at the released folder instead.
+    """
     path = Path(path)
     if path.is_dir():
-        if (path / "assignment.json").exists():
-            path = path / "assignment.json"
-        else:
-            path = path / "assignment.yaml"
-    if path.suffix == ".json":
-        return AssignmentSpec.from_json(json.loads(path.read_text(encoding="utf-8")))
-    from autograder.config import load_assignment  # instructor side only
-
-    return load_assignment(path).spec
+        path = path / "assignment.json"
+    if path.suffix != ".json" or not path.is_file():
+        raise FileNotFoundError(f"no assignment.json at {path}: pass a released assignment folder (release/<name>, "
+                                "written by `autograder release`) or a student folder")
+    return AssignmentSpec.from_json(json.loads(path.read_text(encoding="utf-8")))

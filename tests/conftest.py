@@ -11,7 +11,7 @@ import torch
 # intra-op thread torch never starts the thread pool that a forked child could deadlock in.
 torch.set_num_threads(1)
 
-from autograder.layout import CourseDir
+from autograder.course import CourseDir
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,10 +8,11 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from ..lms import format_points, write_bytes_atomic
-from ..lms.errors import ExportError
-from ..model import QuestionResult, Result
-from ..submissions import SubmissionError, discover, stage
+from ..exports import format_points
+from ..store import write_bytes_atomic
+from ..errors import ExportError
+from ..results import QuestionResult, Result
+from ..grading.submissions import SubmissionError, discover, stage
 from .handin import NotebookHandIn, release_copies
 from .release_notebook import dumps, source_lines
 
@@ -65,13 +66,10 @@ def build_feedback_notebook(result: Result, hand_in: NotebookHandIn,
 def write_feedback_notebooks(results: list[Result], submissions: Path, out_dir: Path,
                              spec: "AssignmentSpec | None") -> list[Path]:
     """`<out_dir>/<student>.ipynb` for every result whose submission in `submissions` is a notebook."""
-    from ..layout import CourseDir, LayoutError
+    from ..course import CourseDir
     from .questions import layout
 
-    try:
-        course = CourseDir.find()
-    except LayoutError:
-        course = None
+    course = CourseDir.find_optional()
     if spec is None or course is None:
         raise ExportError("feedback notebooks need the course folder (with assignments/ and solutions/): "
                           "run this command inside it or set AUTOGRADER_COURSE")

@@ -18,7 +18,7 @@ from gradekit.nbextract import MAX_NOTEBOOK_BYTES, Cell, Extraction, NotebookErr
 if TYPE_CHECKING:
     from gradekit.spec import AssignmentSpec
 
-    from ..layout import CourseDir
+    from ..course import CourseDir
 
 MAX_NOTEBOOKS = 4  # read per submission (each up to MAX_NOTEBOOK_BYTES): bounds the runner's memory
 

@@ -19,14 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from ..lms.errors import ExportError
-from ..model import Result
+from ..errors import NbgraderExportError
+from ..results import Result
 
 INSTALL_HINT = "install the extra: pip install 'dl-autograder[notebooks]' (nbgrader and its ~100 packages)"
-
-
-class NbgraderExportError(ExportError):
-    """nbgrader is missing, or its gradebook cannot take the scores; nothing is half-written."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from gradekit.spec import AssignmentSpec
 
-from ..layout import CourseDir
+from ..course import CourseDir
 
 BEGIN = "# BEGIN SOLUTION"
 _HEADING = re.compile(r"^##\s+(?P<text>.*)\(question `(?P<qid>[a-z][a-z0-9_]*)`\)\s*$")

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from gradekit.spec import AssignmentSpec
 
-from ..layout import CourseDir
+from ..course import CourseDir
 from .questions import BEGIN, Layout, layout
 
 END = "# END SOLUTION"

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autograder.layout import CourseDir
+from autograder.course import CourseDir
 from autograder.results import build_result
-from autograder.runner import run_inprocess
+from autograder.grading.inprocess import run_inprocess
 
 ROOT = Path(__file__).resolve().parents[2]
 COURSE = CourseDir(ROOT)

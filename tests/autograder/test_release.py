@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.layout import CourseDir
+from autograder.course import CourseDir
 from autograder.release import ReleaseError, build_release, check_release, make_stub, write_release
 from tests.toycourse import make_course
 

@@ -357,7 +357,9 @@ def test_introspection_finds_nothing_of_the_grader(student) -> None:
     """, time_limit=60)
     found, bad, ours = p.module("spy").spy()
     assert found == [] and bad == []
-    assert not any(name in ("autograder.grading", "autograder.runner", "autograder.config") for name in ours)
+    grader_side = ("autograder.grading", "autograder.config", "autograder.course", "autograder.store",
+                   "autograder.results", "autograder.exports", "autograder.sandbox.host", "autograder.cli")
+    assert ours and not [name for name in ours if name.startswith(grader_side)], ours
 
 
 def test_monkeypatching_in_the_worker_stays_there(student) -> None:

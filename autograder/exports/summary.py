@@ -1,0 +1,35 @@
+"""The end-of-run summary: students graded, mean per question, failures by cause (pure text)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Iterable
+
+from gradekit.spec import AssignmentSpec
+
+from ..results import Result
+
+
+def summary_lines(spec: AssignmentSpec, results: Iterable[Result], *, graded: int, resumed: int) -> list[str]:
+    results = list(results)
+    errors = [r for r in results if r.status == "error"]
+    lines = [f"{spec.name}: {len(results)} students ({graded} graded now, {resumed} from an earlier run, "
+             f"{len(errors)} could not be graded)"]
+    if not results:
+        return lines
+    width = max(len(q.id) for q in spec.questions)
+    lines.append(f"{'question':<{width}}  {'mean':>7}  {'max':>5}  {'full marks':>10}")
+    for q in spec.questions:
+        scores = [r.question(q.id).score for r in results]
+        full = sum(1 for s in scores if s >= q.points - 1e-9)
+        lines.append(f"{q.id:<{width}}  {sum(scores) / len(scores):>7.2f}  {q.points:>5g}  {full:>4}/{len(scores):<5}")
+    totals = [r.score for r in results]
+    lines.append(f"{'total':<{width}}  {sum(totals) / len(totals):>7.2f}  {spec.max_score:>5g}")
+    causes: Counter[str] = Counter()
+    for r in results:
+        causes.update(r.causes)
+    if causes:
+        lines.append("failed tests by cause: " + ", ".join(f"{c.replace('_', ' ')} {n}" for c, n in causes.most_common()))
+    for r in errors:
+        lines.append(f"  {r.student}: {r.error}")
+    return lines

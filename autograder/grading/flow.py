@@ -1,0 +1,134 @@
+"""`grade()`: grade every submission in a folder, isolated, in parallel, resumable; return results.
+
+The stages, top to bottom: `submissions` finds the submissions (and `choose_assignment` the
+assignment); this process, the warm parent, imports torch (no op) and the reference solutions
+once and starts the sandbox's zygote; `pool` forks one runner process per batch; each runner
+stages its students (`submissions.stage`), gets a sandboxed worker per student, runs the public
+and hidden tests in one pytest session (`runner`), and writes each student's JSON atomically
+(`store`). Failures are data: a bad submission becomes an error result with a reason; only a
+problem with the grader itself (its tests, its sandbox) is reported as such. `grade()` knows no
+export format: the CLI and the Gradescope bundle make their files from the returned results.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..config import Assignment
+from ..course import CourseDir
+from ..errors import GradingError
+from ..results import Result
+from ..sandbox.host import IsolationUnavailable, Sandbox
+from ..store import read_finished
+from .pool import run_all
+from .runner import reference_provider
+from .submissions import Submission, discover
+from .warm import warm_up
+
+
+@dataclass(frozen=True)
+class GradeOptions:
+    out: Path = Path("grades")
+    assignment: str | None = None
+    jobs: int = 0  # 0: one per core
+    regrade: bool = False
+    unsafe: bool = False
+
+
+@dataclass
+class GradeReport:
+    assignment: Assignment
+    out: Path
+    protections: tuple[str, ...]
+    isolation: str
+    results: list[Result] = field(default_factory=list)  # every student, this run and resumed
+    graded: list[str] = field(default_factory=list)  # graded in this run
+    resumed: list[str] = field(default_factory=list)
+    grader_errors: list[str] = field(default_factory=list)
+
+
+def choose_assignment(course: CourseDir, subs: list[Submission], name: str | None) -> Assignment:
+    """The named assignment, or the only one whose file names the submissions use."""
+    if name:
+        return course.assignment(name)
+    names = set()
+    for sub in subs:
+        if sub.path.is_dir():
+            names |= {p.name for p in sub.path.rglob("*.py")}
+            names |= {p.name for p in sub.path.rglob("*") if p.suffix == ".ipynb" or p.is_dir()}  # notebooks
+        elif sub.path.suffix.lower() == ".zip":
+            try:
+                with zipfile.ZipFile(sub.path) as z:
+                    names |= {Path(n).name for n in z.namelist()}
+            except (zipfile.BadZipFile, OSError):
+                continue
+    # notebooks match by `<assignment>.ipynb` or nbgrader's `<student>/<assignment>/` folder
+    matches = [a for a in course.assignments() if names & {*a.spec.files, a.name, f"{a.name}.ipynb"}]
+    if len(matches) == 1:
+        return matches[0]
+    candidates = ", ".join(a.name for a in matches) or "none"
+    raise GradingError(f"cannot tell which assignment these submissions are for (matching: {candidates}); pass "
+                       "--assignment NAME (always needed for a folder of <student>.ipynb notebooks)")
+
+
+def grade(
+    course: CourseDir,
+    submissions_dir: Path,
+    options: GradeOptions,
+    *,
+    on_start: Callable[[GradeReport, int], None] | None = None,
+    on_result: Callable[[Result], None] | None = None,
+) -> GradeReport:
+    """Grade every submission and return the results; see the module docstring.
+
+    Writes only `<out>/<student>.json` (the resumable record); every other output (grades.csv, the
+    gradebook, Gradescope's results.json) is made from the returned results by `exports`.
+    Raises GradingError if the grader cannot run.
+    """
+    try:
+        subs = discover(submissions_dir)
+    except FileNotFoundError as exc:
+        raise GradingError(str(exc)) from None
+    assignment = choose_assignment(course, subs, options.assignment)
+    out = Path(options.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GradingError(f"cannot create the output folder {out}: {exc.strerror}") from None
+    warm_up()
+    with tempfile.TemporaryDirectory(prefix="autograder-") as work:
+        os.chmod(work, 0o711)
+        try:
+            sandbox = Sandbox.start(work_dir=Path(work) / "sandbox", unsafe=options.unsafe)
+        except IsolationUnavailable as exc:
+            raise GradingError(str(exc)) from None
+        try:
+            report = GradeReport(assignment, out, tuple(sandbox.protections), sandbox.describe())
+            todo = []
+            for sub in subs:
+                earlier = None if options.regrade else read_finished(out / f"{sub.student}.json", assignment.name)
+                if earlier is not None:
+                    report.results.append(earlier)
+                    report.resumed.append(sub.student)
+                else:
+                    todo.append(sub)
+            if on_start:
+                on_start(report, len(todo))
+            reference = reference_provider(course, assignment)
+            for module in assignment.spec.modules:  # import once here; runners inherit them
+                reference.module(module)
+            for result in run_all(course, assignment, sandbox, reference, todo, Path(work), out, options.jobs,
+                                  report.protections, report.grader_errors):
+                report.results.append(result)
+                report.graded.append(result.student)
+                if on_result:
+                    on_result(result)
+        finally:
+            sandbox.close()
+    report.results.sort(key=lambda r: r.student)
+    return report

@@ -1,0 +1,87 @@
+"""Run an assignment's tests in this process: one pytest session, one submission or a batch.
+
+The pool calls this in a forked runner process with a batch of sandboxed providers; the in-process
+mode (project tests, the benchmark) calls it with direct providers. Outcomes come back through the
+kit's `pytest_gradekit_student_done` hook (a batch) or the session in the config's stash (one student);
+the kit never calls into the grader.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pytest
+
+from gradekit.direct import DirectProvider
+from gradekit.plugin import SESSION, Batch, Provider, Session
+from gradekit.scoring import Outcome
+
+from ..config import Assignment
+from ..course import CourseDir
+from ..errors import TestsBroken
+
+OnStudent = Callable[[str, list[Outcome]], None]
+
+
+@dataclass(frozen=True)
+class TestRun:
+    outcomes: tuple[Outcome, ...]
+    exit_code: int
+
+
+class _Host:
+    """Hands the prepared session to gradekit's plugin, and hears each batch student's outcomes."""
+
+    def __init__(self, session: Session, on_student: OnStudent | None) -> None:
+        self.session = session
+        self.on_student = on_student
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.stash[SESSION] = self.session
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            raise TestsBroken(f"cannot collect {report.nodeid}: {str(report.longrepr)[-2000:]}")
+
+    @pytest.hookimpl
+    def pytest_gradekit_student_done(self, student_id: str, outcomes: list[Outcome]) -> None:
+        if self.on_student is not None:
+            self.on_student(student_id, outcomes)
+
+
+def reference_provider(course: CourseDir, assignment: Assignment) -> DirectProvider:
+    return DirectProvider(course.solutions_dir(assignment.name), assignment.spec.modules, prefix="gradekit_reference_")
+
+
+def run_tests(
+    course: CourseDir,
+    assignment: Assignment,
+    student: Provider | None,
+    *,
+    student_id: str,
+    reference: Provider | None,
+    hidden: bool = True,
+    public: bool = True,
+    select: str | None = None,
+    batch: Batch | None = None,
+    on_student: OnStudent | None = None,
+) -> TestRun:
+    """Run the public and/or hidden tests against `student` (or every student of `batch`).
+
+    With a batch, `on_student(student_id, outcomes)` is called as each student finishes.
+    """
+    name = assignment.name
+    session = Session(spec=assignment.spec, student=student, reference=reference, student_id=student_id,
+                      summary=False, batch=batch)
+    root = course.assignments_dir / name / "tests"
+    paths = [course.tests_dir(name, hidden=h) for h in (False, True) if (h and hidden) or (not h and public)]
+    args: list[Any] = [str(p) for p in paths if p.is_dir()]
+    args += ["-q", "-p", "no:cacheprovider", "--import-mode=importlib", f"--rootdir={root}", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    if select:
+        args += ["-k", select]
+    code = pytest.main(args, plugins=[_Host(session, on_student)])
+    if code in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
+        raise TestsBroken(f"pytest could not run the tests of {name} (exit code {int(code)})")
+    return TestRun(tuple(session.outcomes), int(code))
