@@ -15,6 +15,7 @@ from gradekit.scoring import Outcome, score
 from gradekit.spec import AssignmentSpec
 
 from . import __version__
+from .textsafe import clean
 
 SCHEMA_VERSION = 1
 
@@ -68,8 +69,13 @@ class Result:
     grader_version: str = ""
     graded_at: str = ""
     duration_s: float = 0.0
-    notes: tuple[str, ...] = ()  # about the hand-in itself, for feedback (e.g. a notebook's cells)
     schema_version: int = SCHEMA_VERSION
+    warnings: tuple[str, ...] = ()  # about the submission: files ignored, renamed or missing
+
+    @property
+    def internal_error(self) -> bool:
+        """Nothing was graded because the grader failed: never final, the next run grades again."""
+        return self.status == "error" and "test_error" in self.causes
 
     def question(self, qid: str) -> QuestionResult:
         for q in self.questions:
@@ -79,6 +85,10 @@ class Result:
 
 
 OUTPUT_LIMIT = 8192
+MESSAGE_LIMIT = 4000  # one test's message
+ERROR_LIMIT = 2000  # why a submission could not be graded
+WARNING_LIMIT = 600  # one warning
+WARNINGS = 20  # warnings kept
 
 
 def test_name(nodeid: str) -> str:
@@ -102,8 +112,9 @@ def build_result(
     sha256: str | None = None,
     graded_at: str = "",
     duration_s: float = 0.0,
-    notes: tuple[str, ...] = (),
+    warnings: Iterable[str] = (),
 ) -> Result:
+    """A graded result; student text (messages, output, warnings) is cleaned here, where it enters."""
     outcomes = list(outcomes)
     questions = []
     for q in score(spec, outcomes):
@@ -114,7 +125,7 @@ def build_result(
                 passed=t.outcome.passed,
                 score=round(t.score, 6),
                 max_score=round(t.max_score, 6),
-                message=t.outcome.message,
+                message=clean(t.outcome.message, MESSAGE_LIMIT),
                 cause=t.outcome.cause,
             )
             for t in q.tests
@@ -130,24 +141,25 @@ def build_result(
         questions=tuple(questions),
         causes=dict(sorted(causes.items())),
         protections=protections,
-        output=truncate(output),
+        output=truncate(clean(output, 4 * OUTPUT_LIMIT)),
         submission_sha256=sha256,
         seed=seed_for(student, spec.name, ""),
         grader_version=__version__,
         graded_at=graded_at,
         duration_s=round(duration_s, 4),
-        notes=notes,
+        warnings=clean_warnings(warnings),
     )
 
 
 def error_result(spec: AssignmentSpec, student: str, error: str, *, cause: str = "submission_error",
-                 protections: tuple[str, ...] = (), graded_at: str = "", sha256: str | None = None) -> Result:
+                 protections: tuple[str, ...] = (), graded_at: str = "", sha256: str | None = None,
+                 warnings: Iterable[str] = ()) -> Result:
     """A result for a submission that could not be graded at all: score 0, every question listed."""
     return Result(
         student=student,
         assignment=spec.name,
         status="error",
-        error=error,
+        error=clean(error, ERROR_LIMIT),
         score=0.0,
         max_score=spec.max_score,
         questions=tuple(QuestionResult(q.id, q.title, 0.0, q.points) for q in spec.questions),
@@ -157,10 +169,22 @@ def error_result(spec: AssignmentSpec, student: str, error: str, *, cause: str =
         seed=seed_for(student, spec.name, ""),
         grader_version=__version__,
         graded_at=graded_at,
+        warnings=clean_warnings(warnings),
     )
 
 
+def clean_warnings(warnings: Iterable[str]) -> tuple[str, ...]:
+    kept = [clean(w, WARNING_LIMIT) for w in warnings]
+    if len(kept) > WARNINGS:
+        kept = kept[:WARNINGS] + [f"... {len(kept) - WARNINGS} more warnings not kept"]
+    return tuple(kept)
+
+
 def truncate(text: str, limit: int = OUTPUT_LIMIT) -> str:
-    if len(text) <= limit:
-        return text
-    return text[:limit] + f"\n[... {len(text) - limit} more characters not kept]"
+    """The first `limit` characters; a closing note of the provider's (bytes dropped) is kept."""
+    body, sep, note = text.rpartition("\n[... ")
+    if not sep or len(note) > 80 or not note.endswith("]"):
+        body, note = text, ""
+    if len(body) > limit:
+        body = body[:limit] + f"\n[... {len(body) - limit} more characters not kept]"
+    return body + (f"\n[... {note}" if note else "")

@@ -37,7 +37,7 @@ def to_dict(result: Result) -> dict[str, Any]:
     """The record as plain JSON data (lists, not tuples)."""
     data = asdict(result)
     data["protections"] = list(result.protections)
-    data["notes"] = list(result.notes)
+    data["warnings"] = list(result.warnings)
     for q in data["questions"]:
         q["tests"] = list(q["tests"])
     data["questions"] = list(data["questions"])
@@ -179,8 +179,16 @@ def from_dict(data: dict[str, Any], source: str = "<result>") -> Result:
         graded_at=_string(data, "graded_at", source, optional=True),
         duration_s=float(duration) if isinstance(duration, (int, float)) and not isinstance(duration, bool) else 0.0,
         protections=tuple(str(p) for p in data.get("protections") or ()),
-        notes=tuple(str(n) for n in data.get("notes") or ()),
+        warnings=_strings(data, "warnings", source),
     )
+
+
+def _strings(data: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+    """An optional list of strings (absent in results written before the field existed)."""
+    value = data.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ResultsError(f"{where}: {key!r} must be a list of strings; regrade this student")
+    return tuple(value)
 
 
 def _load_json(path: Path) -> Any:
@@ -237,12 +245,13 @@ def check_results(results: Iterable[Result], where: str, assignment: str | None 
 
 
 def read_finished(path: Path, assignment: str) -> Result | None:
-    """A finished result from an earlier run, for resuming; None if missing, unreadable or another assignment."""
+    """A finished result from an earlier run, for resuming; None if missing, unreadable, another
+    assignment, or an internal error (never final: a plain re-run grades that student again)."""
     try:
         result = read_result(path)
     except ResultsError:
         return None
-    return result if result.assignment == assignment else None
+    return result if result.assignment == assignment and not result.internal_error else None
 
 
 __all__ = ["from_dict", "to_dict", "is_result", "read_result", "read_results", "read_finished", "check_results",

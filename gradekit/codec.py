@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import warnings
 from typing import Any, Callable
 
 import numpy as np
@@ -22,6 +23,16 @@ MAX_ARRAY_BYTES = 256 * 1024 * 1024
 NUMERIC_KINDS = "biufc"
 
 _MARKERS = ("__tuple__", "__dict__", "__ndarray__", "__npscalar__", "__complex__", "__ref__", "__float__")
+
+# -- decoder limits: what one message from the other side may cost this process ---------------------
+# A hostile worker can send any bytes. They are refused before parsing when too large or holding
+# too many values (a few tens of MB of `[],` would otherwise become gigabytes of lists), and while
+# parsing for integers too long to convert or arrays numpy cannot build. Every refusal is a
+# DecodeError, which the grader files as the student's bad return value.
+MAX_WIRE_BYTES = 64 << 20  # one message's JSON text
+MAX_WIRE_VALUES = 2 * MAX_ITEMS  # JSON values (and keys) in one message, counted before parsing
+MAX_INT_DIGITS = 1000
+MAX_NDIM = 32
 
 
 class NotPlainData(TypeError):
@@ -82,12 +93,39 @@ def encode(value: Any, ref: Callable[[Any], int] | None = None) -> Any:
     return enc(value, 0)
 
 
+def check_wire_size(data: bytes) -> None:
+    """Refuse a message too large, or with too many values, before parsing it."""
+    if len(data) > MAX_WIRE_BYTES:
+        raise DecodeError(f"message of {len(data)} bytes exceeds the limit of {MAX_WIRE_BYTES} bytes")
+    # every JSON value or key but the first follows one of these (counting those inside strings too,
+    # so this is an upper bound)
+    values = data.count(b",") + data.count(b"[") + data.count(b"{") + data.count(b":")
+    if values > MAX_WIRE_VALUES:
+        raise DecodeError(f"message holds more than {MAX_WIRE_VALUES} values")
+
+
+def _parse_int(text: str) -> int:
+    if len(text) > MAX_INT_DIGITS + 1:
+        raise DecodeError(f"an integer with more than {MAX_INT_DIGITS} digits")
+    return int(text)
+
+
+def _check_array(shape: list[int], dt: np.dtype) -> None:
+    """Shape limits checked before numpy sees them: numpy's own refusals are ValueErrors."""
+    if len(shape) > MAX_NDIM:
+        raise DecodeError(f"array has {len(shape)} dimensions (at most {MAX_NDIM})")
+    if math.prod(max(n, 1) for n in shape) * dt.itemsize > MAX_ARRAY_BYTES:
+        raise DecodeError("array is too large")
+
+
 def _dtype(spec: Any) -> np.dtype:
     if not isinstance(spec, str) or len(spec) > 8:
         raise DecodeError("bad dtype")
     try:
-        dt = np.dtype(spec)
-    except TypeError as exc:
+        with warnings.catch_warnings():  # deprecated aliases ("a") from the other side: refused below anyway
+            warnings.simplefilter("ignore")
+            dt = np.dtype(spec)
+    except Exception as exc:  # noqa: BLE001 - TypeError, ValueError, SyntaxError for odd strings
         raise DecodeError("bad dtype") from exc
     if dt.kind not in NUMERIC_KINDS or dt.fields is not None or dt.hasobject:
         raise DecodeError(f"dtype {spec!r} is not numeric")
@@ -105,7 +143,10 @@ def _b64(data: Any) -> bytes:
 
 def _decode_float(v: Any) -> float:
     if type(v) in (int, float):
-        return float(v)
+        try:
+            return float(v)
+        except OverflowError:
+            raise DecodeError("float out of range") from None
     if type(v) is dict and set(v) == {"__float__"} and v["__float__"] in ("nan", "inf", "-inf"):
         return float(v["__float__"])
     raise DecodeError("bad float")
@@ -145,16 +186,23 @@ def decode(obj: Any, ref: Callable[[int, str], Any] | None = None) -> Any:
             shape = v["shape"]
             if type(shape) is not list or not all(type(n) is int and n >= 0 for n in shape):
                 raise DecodeError("bad array shape")
+            _check_array(shape, dt)
             raw = _b64(v["data"])
             if len(raw) != math.prod(shape) * dt.itemsize:
                 raise DecodeError("array data does not match its shape")
-            return np.frombuffer(raw, dtype=dt).reshape(tuple(shape)).copy()
+            try:
+                return np.frombuffer(raw, dtype=dt).reshape(tuple(shape)).copy()
+            except (ValueError, TypeError) as exc:
+                raise DecodeError(f"array refused by numpy: {str(exc)[:100]}") from None
         if key == "__npscalar__" and set(v) == {"__npscalar__", "data"}:
             dt = _dtype(v["__npscalar__"])
             raw = _b64(v["data"])
             if len(raw) != dt.itemsize:
                 raise DecodeError("scalar data does not match its dtype")
-            return np.frombuffer(raw, dtype=dt)[0]
+            try:
+                return np.frombuffer(raw, dtype=dt)[0]
+            except (ValueError, TypeError) as exc:
+                raise DecodeError(f"scalar refused by numpy: {str(exc)[:100]}") from None
         if key == "__ref__" and set(v) == {"__ref__", "type"} and type(v[key]) is int:
             if ref is None or type(v["type"]) is not str:
                 raise DecodeError("a reference where plain data was required")
@@ -170,7 +218,9 @@ def dumps(value: Any) -> bytes:
 
 
 def loads(data: bytes) -> Any:
-    """Parse JSON bytes from the other side, refusing NaN/Infinity tokens and duplicate keys."""
+    """Parse JSON bytes from the other side, refusing NaN/Infinity tokens, duplicate keys, and
+    anything past the decoder limits; raises only DecodeError."""
+    check_wire_size(data)
 
     def no_constants(name: str) -> Any:
         raise DecodeError(f"non-standard JSON constant {name}")
@@ -184,9 +234,12 @@ def loads(data: bytes) -> Any:
         return out
 
     try:
-        return json.loads(data.decode("utf-8"), parse_constant=no_constants, object_pairs_hook=pairs)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise DecodeError(f"malformed message: {type(exc).__name__}") from exc
+        return json.loads(data.decode("utf-8"), parse_constant=no_constants, object_pairs_hook=pairs,
+                          parse_int=_parse_int)
+    except DecodeError:
+        raise
+    except (ValueError, RecursionError, MemoryError) as exc:  # UnicodeDecodeError, JSONDecodeError too
+        raise DecodeError(f"malformed message: {type(exc).__name__}") from None
 
 
 def plainify(value: Any, wrap: Callable[[Any, str], Any] = lambda obj, _type: obj) -> Any:

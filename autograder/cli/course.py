@@ -45,10 +45,18 @@ def release(names: tuple[str, ...], check: bool) -> None:
 @click.option("--regrade", is_flag=True, help="Grade again students that already have a result in --out.")
 @click.option("--unsafe", is_flag=True, help="Grade even when the machine cannot isolate student code.")
 @click.option("--gradescope-results", type=click.Path(path_type=Path), help="Also write Gradescope's results.json here.")
+@click.option("--batch-size", type=click.IntRange(min=0), default=0,
+              help="Students graded per runner process and pytest session (0: chosen from the count and --jobs).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def grade(submissions: Path, assignment: str | None, out: Path, jobs: int, regrade: bool, unsafe: bool,
-          gradescope_results: Path | None, quiet: bool) -> None:
-    """Grade every submission in SUBMISSIONS (one <student>/ folder or <student>.zip each)."""
+          gradescope_results: Path | None, batch_size: int, quiet: bool) -> None:
+    """Grade every submission in SUBMISSIONS (one <student>/ folder or <student>.zip each).
+
+    Other files in SUBMISSIONS (README.md, notes.txt, a .tar.gz) are not submissions: they are
+    listed once as skipped. In a submission only the assignment's files are staged; extras are
+    ignored and listed as warnings in that student's result and feedback. Students whose result is
+    an internal grader error are graded again by the next run, without --regrade.
+    """
     from tqdm import tqdm
 
     from ..exports.gradescope import write_results_json
@@ -56,6 +64,7 @@ def grade(submissions: Path, assignment: str | None, out: Path, jobs: int, regra
     from ..exports.summary import summary_lines
     from ..grading import GradeOptions
     from ..grading import grade as run
+    from ..textsafe import terminal
 
     course = CourseDir.find()
     bar: list[tqdm] = []
@@ -71,7 +80,8 @@ def grade(submissions: Path, assignment: str | None, out: Path, jobs: int, regra
             bar[0].set_postfix_str(result.student[:20], refresh=False)
             bar[0].update(1)
 
-    options = GradeOptions(out=out, assignment=assignment, jobs=jobs, regrade=regrade, unsafe=unsafe)
+    options = GradeOptions(out=out, assignment=assignment, jobs=jobs, regrade=regrade, unsafe=unsafe,
+                           batch_size=batch_size)
     try:
         report = run(course, submissions, options, on_start=on_start, on_result=on_result)
     finally:
@@ -81,10 +91,10 @@ def grade(submissions: Path, assignment: str | None, out: Path, jobs: int, regra
     if gradescope_results is not None and report.results:
         write_results_json(gradescope_results, report.results[0], report.assignment.spec.questions)
     for line in summary_lines(report.assignment.spec, report.results, graded=len(report.graded),
-                              resumed=len(report.resumed)):
+                              resumed=len(report.resumed), skipped=report.skipped):
         click.echo(line)
     click.echo(f"results: {out}/<student>.json and {out}/grades.csv; gradebook run {gradebook_run} "
                f"in {out}/gradebook.sqlite")
     if report.grader_errors:
-        click.echo("\n".join(report.grader_errors), err=True)
+        click.echo("\n".join(terminal(line) for line in report.grader_errors), err=True)
         sys.exit(EXIT_FAILED)

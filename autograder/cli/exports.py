@@ -21,8 +21,11 @@ DEFAULT_RESULTS = Path("grades")
 
 
 def _echo(lines: list[str]) -> None:
+    """Print report lines; they may hold student-controlled text, so control characters are escaped."""
+    from ..textsafe import terminal
+
     for line in lines:
-        click.echo(line)
+        click.echo(terminal(line))
 
 
 def _results_source(f: Callable[..., Any]) -> Callable[..., Any]:

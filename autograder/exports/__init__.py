@@ -17,9 +17,12 @@ from ..store import write_text_atomic
 
 
 def csv_text(rows: Iterable[Sequence[object]]) -> str:
-    """Rows as CSV text (RFC 4180 quoting and CRLF line ends, via the csv module)."""
+    """Rows as CSV text (RFC 4180 quoting and CRLF line ends, via the csv module); text cells
+    never start a spreadsheet formula and show control characters as escapes."""
+    from ..textsafe import csv_cell
+
     buffer = io.StringIO(newline="")
-    csv.writer(buffer).writerows(rows)
+    csv.writer(buffer).writerows([csv_cell(cell) for cell in row] for row in rows)
     return buffer.getvalue()
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Iterable
 from ..errors import OutputPathError
 from ..results import QuestionResult, Result, TestResult
 from ..store import write_text_atomic
+from ..textsafe import markdown, visible_lines
 from . import format_points
 
 if TYPE_CHECKING:
@@ -70,14 +71,12 @@ def summary_text(result: Result) -> str:
 
 # ---------------------------------------------------------------- Markdown
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
-
-
 def _md(text: str) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    return markdown(text)
 
 
 def _fence(text: str) -> str:
+    text = visible_lines(text)
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}text\n{text.rstrip()}\n{fence}"
@@ -99,13 +98,13 @@ def render_markdown(result: Result, spec: "AssignmentSpec | None" = None) -> str
     out.append("")
     if result.status == "error":
         out += ["This submission could not be graded:", "", _fence(result.error or "unknown reason"), ""]
+    if result.warnings:
+        out += ["About your submission:", "", *(f"- {_md(w)}" for w in result.warnings), ""]
     out += ["| Question | Score | Hidden tests |", "| --- | ---: | --- |"]
     for q in result.questions:
         passed, total = _hidden_counts(q)
         hidden = f"{passed} of {total} passed" if total else "none"
         out.append(f"| {_md(q.title)} | {format_points(q.score)} / {format_points(q.max_score)} | {hidden} |")
-    if result.notes:
-        out += ["", "## About your hand-in", "", *(f"- {_md(n)}" for n in result.notes)]
     for q in result.questions:
         out += ["", f"## {_md(q.title)}: {format_points(q.score)} / {format_points(q.max_score)}", ""]
         public = q.tests_of(hidden=False)
@@ -142,7 +141,7 @@ code{font-size:.9em}.muted{color:#5b6475}
 
 
 def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    return html.escape(visible_lines(str(text)), quote=True)
 
 
 def _bar(score: float, max_score: float) -> str:
@@ -158,6 +157,9 @@ def render_html(result: Result, spec: "AssignmentSpec | None" = None) -> str:
     if result.status == "error":
         body.append(f'<div class="error"><strong>This submission could not be graded:</strong> '
                     f"{_e(result.error or 'unknown reason')}</div>")
+    if result.warnings:
+        items = "".join(f"<li>{_e(w)}</li>" for w in result.warnings)
+        body.append(f"<p>About your submission:</p><ul>{items}</ul>")
     rows = []
     for q in result.questions:
         passed, total = _hidden_counts(q)
@@ -166,8 +168,6 @@ def render_html(result: Result, spec: "AssignmentSpec | None" = None) -> str:
                     f"{_e(format_points(q.max_score))}</td><td>{_bar(q.score, q.max_score)}</td><td>{_e(hidden)}</td></tr>")
     body.append("<table><thead><tr><th>Question</th><th>Score</th><th></th><th>Hidden tests</th></tr></thead>"
                 f"<tbody>{''.join(rows)}</tbody></table>")
-    if result.notes:
-        body.append("<h2>About your hand-in</h2><ul>" + "".join(f"<li>{_e(n)}</li>" for n in result.notes) + "</ul>")
     for q in result.questions:
         body.append(f"<h2>{_e(q.title)}: {_e(format_points(q.score))} / {_e(format_points(q.max_score))}</h2>")
         public = q.tests_of(hidden=False)

@@ -27,6 +27,7 @@ from gradekit.spec import QuestionSpec
 from ..errors import GradescopeError
 from ..results import Result
 from ..store import to_dict, write_json_atomic
+from ..textsafe import markdown
 from .feedback import hint, short_name
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
@@ -127,10 +128,13 @@ def to_gradescope(result: Mapping[str, Any], questions: Iterable[Any] = ()) -> d
     max_score = _round(result.get("max_score", 0.0))
     summary = [f"**Score: {score:g} / {max_score:g}**", ""]
     if result.get("status") == "error":
-        summary += ["This submission could not be graded: " + (result.get("error") or "unknown reason"), ""]
+        summary += ["This submission could not be graded: " + markdown(result.get("error") or "unknown reason"), ""]
     else:
         summary.append(f"Public tests: {_round(public_score):g} / {_round(public_max):g} points. "
                        f"Hidden tests: {_round(hidden_score):g} / {_round(hidden_max):g} points.")
+    warnings = [w for w in result.get("warnings") or () if isinstance(w, str)]
+    if warnings:
+        summary += ["", "About your submission:", "", *(f"- {markdown(w)}" for w in warnings)]
     duration = result.get("duration_s") or 0.0
     return {
         "score": score,

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Sequence
 from ..errors import ExportError
 from ..results import Result
 from ..store import write_text_atomic
+from ..textsafe import visible_lines
 from . import format_points
 
 if TYPE_CHECKING:
@@ -181,7 +182,7 @@ img{max-width:100%;height:auto;display:block;margin:.5rem 0}.muted{color:#5b6475
 
 
 def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    return html.escape(visible_lines(str(text)), quote=True)
 
 
 def _pct(x: float | None) -> str:

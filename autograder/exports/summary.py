@@ -8,9 +8,12 @@ from typing import Iterable
 from gradekit.spec import AssignmentSpec
 
 from ..results import Result
+from ..textsafe import terminal
 
 
-def summary_lines(spec: AssignmentSpec, results: Iterable[Result], *, graded: int, resumed: int) -> list[str]:
+def summary_lines(spec: AssignmentSpec, results: Iterable[Result], *, graded: int, resumed: int,
+                  skipped: Iterable[str] = ()) -> list[str]:
+    """The summary as lines for a terminal: student-controlled text has its control characters escaped."""
     results = list(results)
     errors = [r for r in results if r.status == "error"]
     lines = [f"{spec.name}: {len(results)} students ({graded} graded now, {resumed} from an earlier run, "
@@ -31,5 +34,15 @@ def summary_lines(spec: AssignmentSpec, results: Iterable[Result], *, graded: in
     if causes:
         lines.append("failed tests by cause: " + ", ".join(f"{c.replace('_', ' ')} {n}" for c, n in causes.most_common()))
     for r in errors:
-        lines.append(f"  {r.student}: {r.error}")
+        lines.append(f"  {r.student}: {terminal(r.error or 'unknown reason')}")
+    internal = [r.student for r in results if r.internal_error]
+    if internal:
+        lines.append(f"internal grader errors (graded again by the next run, no --regrade needed): {', '.join(internal)}")
+    warned = [r.student for r in results if r.warnings]
+    if warned:
+        lines.append(f"submissions with warnings (files ignored, renamed or missing; see their results): "
+                     f"{', '.join(warned)}")
+    skipped = [terminal(name) for name in skipped]
+    if skipped:
+        lines.append(f"skipped (not a folder or .zip, so not a submission): {', '.join(skipped)}")
     return lines

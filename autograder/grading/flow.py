@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -27,7 +26,7 @@ from ..sandbox.host import IsolationUnavailable, Sandbox
 from ..store import read_finished
 from .pool import run_all
 from .runner import reference_provider
-from .submissions import Submission, discover
+from .submissions import Submission, discover, file_names
 from .warm import warm_up
 
 
@@ -38,6 +37,7 @@ class GradeOptions:
     jobs: int = 0  # 0: one per core
     regrade: bool = False
     unsafe: bool = False
+    batch_size: int = 0  # students per runner (one pytest session); 0: chosen from the count and jobs
 
 
 @dataclass
@@ -50,25 +50,18 @@ class GradeReport:
     graded: list[str] = field(default_factory=list)  # graded in this run
     resumed: list[str] = field(default_factory=list)
     grader_errors: list[str] = field(default_factory=list)
+    skipped: tuple[str, ...] = ()  # entries of SUBMISSIONS that are not submissions (README.md, notes.txt)
 
 
 def choose_assignment(course: CourseDir, subs: list[Submission], name: str | None) -> Assignment:
     """The named assignment, or the only one whose file names the submissions use."""
     if name:
         return course.assignment(name)
-    names = set()
+    names: set[str] = set()
     for sub in subs:
-        if sub.path.is_dir():
-            names |= {p.name for p in sub.path.rglob("*.py")}
-            names |= {p.name for p in sub.path.rglob("*") if p.suffix == ".ipynb" or p.is_dir()}  # notebooks
-        elif sub.path.suffix.lower() == ".zip":
-            try:
-                with zipfile.ZipFile(sub.path) as z:
-                    names |= {Path(n).name for n in z.namelist()}
-            except (zipfile.BadZipFile, OSError):
-                continue
-    # notebooks match by `<assignment>.ipynb` or nbgrader's `<student>/<assignment>/` folder
-    matches = [a for a in course.assignments() if names & {*a.spec.files, a.name, f"{a.name}.ipynb"}]
+        names |= file_names(sub)  # bounded, never raises: the submissions are not trusted yet
+    # notebooks match by `<assignment>.ipynb` (the released notebook's name, as nbgrader keeps it)
+    matches = [a for a in course.assignments() if names & {*a.spec.files, f"{a.name}.ipynb"}]
     if len(matches) == 1:
         return matches[0]
     candidates = ", ".join(a.name for a in matches) or "none"
@@ -91,9 +84,10 @@ def grade(
     Raises GradingError if the grader cannot run.
     """
     try:
-        subs = discover(submissions_dir)
+        found = discover(submissions_dir)
     except FileNotFoundError as exc:
         raise GradingError(str(exc)) from None
+    subs = list(found.submissions)
     assignment = choose_assignment(course, subs, options.assignment)
     out = Path(options.out)
     try:
@@ -108,7 +102,8 @@ def grade(
         except IsolationUnavailable as exc:
             raise GradingError(str(exc)) from None
         try:
-            report = GradeReport(assignment, out, tuple(sandbox.protections), sandbox.describe())
+            report = GradeReport(assignment, out, tuple(sandbox.protections), sandbox.describe(),
+                                 skipped=found.skipped)
             todo = []
             for sub in subs:
                 earlier = None if options.regrade else read_finished(out / f"{sub.student}.json", assignment.name)
@@ -123,7 +118,7 @@ def grade(
             for module in assignment.spec.modules:  # import once here; runners inherit them
                 reference.module(module)
             for result in run_all(course, assignment, sandbox, reference, todo, Path(work), out, options.jobs,
-                                  report.protections, report.grader_errors):
+                                  report.protections, report.grader_errors, options.batch_size):
                 report.results.append(result)
                 report.graded.append(result.student)
                 if on_result:

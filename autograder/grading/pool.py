@@ -4,13 +4,19 @@ The warm parent forks up to `jobs` runners. A runner stages its batch, asks the 
 worker per student, runs the tests (`runner.run_tests`), and as each student finishes (the kit's
 `pytest_gradekit_student_done` hook) builds the result, writes `<student>.json` atomically and tells the
 parent the student's id on a pipe. The parent reads the finished result back through `store`'s
-strict reader; a runner that dies leaves an "internal grader error" result for each student it
-had not reported, never a missing student.
+strict reader.
+
+One student never costs another: staging, filing and writing are guarded per student (whatever
+fails there is that student's result, and the next student starts as if alone); a runner runs
+under a memory limit and a deadline; the students a dead runner left are graded again alone, so
+only the runaway gets an "internal grader error" result, never a missing student. An internal
+error is never final: the next run grades that student again.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import time
 from datetime import datetime, timezone
@@ -21,16 +27,18 @@ from gradekit.scoring import Outcome
 
 from ..config import Assignment
 from ..course import CourseDir
-from ..errors import TestsBroken
-from ..notebook import handin as notebook_handin
-from ..notebook.notes import hand_in_notes
+from ..errors import ResultsError, TestsBroken
+from ..notebook.handin import release_copies
 from ..notebook.questions import layout as notebook_layout
 from ..results import Result, build_result, error_result
-from ..store import read_finished, write_result
-from .runner import run_tests
+from ..sandbox.limits import vm_size
+from ..store import read_result, write_result
+from .notebook_route import NotebookRoute
 from .submissions import Staged, Submission, SubmissionError, stage
 
-RUNNER_DEADLINE = 600.0  # seconds for all tests of one student, on top of per-call limits
+RUNNER_DEADLINE = 600.0  # seconds a runner may go without finishing a student
+RUNNER_MEMORY = 1 << 30  # address space a runner may add to the grader's at fork (see docs/architecture.md)
+MAX_BATCH = 25
 
 
 def now() -> str:
@@ -38,21 +46,23 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _batches(todo: list[Submission], jobs: int) -> list[list[Submission]]:
+def _batches(todo: list[Submission], jobs: int, size: int = 0) -> list[list[Submission]]:
     """Batches small enough to balance the cores, large enough to share a pytest session."""
-    size = max(1, min(25, -(-len(todo) // (jobs * 4))))
+    size = size or max(1, min(MAX_BATCH, -(-len(todo) // (jobs * 4))))
     return [todo[i:i + size] for i in range(0, len(todo), size)]
 
 
 def run_all(course: CourseDir, assignment: Assignment, sandbox: object, reference: object,
             todo: list[Submission], work: Path, out: Path, jobs: int, protections: tuple[str, ...],
-            grader_errors: list[str]) -> Iterator[Result]:
+            grader_errors: list[str], batch_size: int = 0) -> Iterator[Result]:
     """Fork up to `jobs` runners (0: one per core), each grading a batch; yield each student's result as it lands.
 
-    A runner's failure is appended to `grader_errors` (and each student it left gets an error result).
+    When a runner dies before reporting every student of its batch (killed at the deadline, or a
+    crash), each student it left is graded again alone in a fresh runner: a runaway costs its
+    classmates one retry. Every internal error of the run is appended to `grader_errors`.
     """
     jobs = jobs or os.cpu_count() or 1
-    queue = _batches(todo, jobs)
+    queue = _batches(todo, jobs, batch_size)
     running: dict[int, _Running] = {}
     while queue or running:
         while queue and len(running) < jobs:
@@ -70,26 +80,37 @@ def run_all(course: CourseDir, assignment: Assignment, sandbox: object, referenc
             os.set_blocking(read_end, False)
             running[pid] = _Running(batch, read_end)
         for pid, run in list(running.items()):
-            yield from run.collect(out, assignment.name)
+            yield from _noted(run.collect(out, assignment.name), grader_errors)
             waited, status = os.waitpid(pid, os.WNOHANG)
             if waited == 0:
                 if time.monotonic() - run.last_progress > RUNNER_DEADLINE:
                     os.kill(pid, signal.SIGKILL)
+                    run.why = f"no student finished within {RUNNER_DEADLINE:g} s"
                 continue
-            yield from run.collect(out, assignment.name)  # lines written just before exiting
+            yield from _noted(run.collect(out, assignment.name), grader_errors)  # lines written just before exiting
             os.close(run.fd)
             del running[pid]
-            for sub in run.batch:
-                if sub.student in run.reported:
-                    continue
-                why = _describe_status(status)
-                grader_errors.append(f"{sub.student}: the grader's runner failed ({why})")
-                result = error_result(assignment.spec, sub.student, f"internal grader error ({why}); "
-                                      "this is not the student's fault: report it and regrade",
+            left = [sub for sub in run.batch if sub.student not in run.reported]
+            broken = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 3  # TestsBroken: a retry fails the same
+            if len(left) > 1 and not broken:  # the runaway is one of them: each is graded again alone
+                queue.extend([sub] for sub in left)
+                continue
+            for sub in left:
+                why = run.why or _describe_status(status)
+                result = error_result(assignment.spec, sub.student, f"internal grader error: the runner failed ({why}); "
+                                      "this is not the student's fault: report it; the next run grades it again",
                                       cause="test_error", protections=protections, graded_at=now())
                 write_result(out / f"{sub.student}.json", result)
-                yield result
+                yield from _noted([result], grader_errors)
         time.sleep(0.005)
+
+
+def _noted(results: Iterator[Result] | list[Result], grader_errors: list[str]) -> Iterator[Result]:
+    """The results, each internal error also noted in `grader_errors` (the run then exits 1)."""
+    for result in results:
+        if result.internal_error:
+            grader_errors.append(f"{result.student}: {result.error}")
+        yield result
 
 
 class _Running:
@@ -98,6 +119,7 @@ class _Running:
     def __init__(self, batch: list[Submission], fd: int) -> None:
         self.batch = batch
         self.fd = fd
+        self.why = ""  # why the parent killed it
         self.reported: set[str] = set()
         self.buffer = b""
         self.last_progress = time.monotonic()
@@ -116,10 +138,19 @@ class _Running:
     def collect(self, out: Path, assignment: str) -> Iterator[Result]:
         """The results of the students this runner has reported done since the last call."""
         for student in self.poll():
-            result = read_finished(out / f"{student}.json", assignment)
+            result = _written(out / f"{student}.json", assignment)
             if result is not None:
                 self.reported.add(student)
                 yield result
+
+
+def _written(path: Path, assignment: str) -> Result | None:
+    """The result a runner has just written (an internal error too), or None."""
+    try:
+        result = read_result(path)
+    except ResultsError:
+        return None
+    return result if result.assignment == assignment else None
 
 
 def _describe_status(status: int) -> str:
@@ -132,9 +163,8 @@ class _SandboxBatch:
     """The runner's batch: a sandboxed worker per student; a JSON file and a pipe line when done."""
 
     def __init__(self, assignment: Assignment, sandbox: object, staged: dict[str, Staged], out: Path,
-                 protections: tuple[str, ...], notify: int, notes: dict[str, tuple[str, ...]] | None = None) -> None:
+                 protections: tuple[str, ...], notify: int) -> None:
         self.spec = assignment.spec
-        self.notes = notes or {}
         self.sandbox = sandbox
         self.staged = staged
         self.out = out
@@ -149,21 +179,52 @@ class _SandboxBatch:
         return self.sandbox.provider(self.staged[student_id].folder, student_id=student_id)  # type: ignore[attr-defined]
 
     def close(self, student_id: str, provider: object) -> None:
+        """Kill the student's worker first (a flood cannot hold the drain), then take its output.
+
+        Never raises: this runs as the next student's fixture setup, where an error would cost them.
+        """
         try:
-            self.output[student_id] = provider.output()  # type: ignore[attr-defined]
-        finally:
             provider.close()  # type: ignore[attr-defined]
+            self.output[student_id] = provider.output()  # type: ignore[attr-defined]
+        except Exception as exc:  # noqa: BLE001 - the per-student boundary
+            self.output[student_id] = f"[the output could not be read: {type(exc).__name__}]"
 
     def done(self, student_id: str, outcomes: list[Outcome]) -> None:
-        """The kit's `pytest_gradekit_student_done` hook, through the runner: score, write, tell the parent."""
-        result = build_result(self.spec, student_id, outcomes, protections=self.protections,
-                              output=self.output.pop(student_id, ""), sha256=self.staged[student_id].sha256,
-                              graded_at=now(), duration_s=time.perf_counter() - self.started[student_id],
-                              notes=self.notes.get(student_id, ()))
+        """The kit's `pytest_gradekit_student_done` hook, through the runner: score, write, tell the parent.
+
+        Whatever fails here for this student is filed as this student's internal error.
+        """
+        try:
+            staged = self.staged[student_id]
+            result = build_result(self.spec, student_id, outcomes, protections=self.protections,
+                                  output=self.output.pop(student_id, ""), sha256=staged.sha256, graded_at=now(),
+                                  duration_s=time.perf_counter() - self.started[student_id], warnings=staged.warnings)
+        except Exception as exc:  # noqa: BLE001 - the per-student boundary
+            result = _internal_error(self.spec, student_id, f"while filing the result ({type(exc).__name__})",
+                                     self.protections)
         if result.max_score != self.spec.max_score:
             raise TestsBroken(f"{student_id}: tests ran for {result.max_score} of {self.spec.max_score} points")
-        write_result(self.out / f"{student_id}.json", result)
-        _tell(self.notify, student_id)
+        _file(self.out, self.spec, result, self.protections, self.notify)
+
+
+def _internal_error(spec: object, student: str, where: str, protections: tuple[str, ...]) -> Result:
+    return error_result(spec, student, f"internal grader error {where}; this is not the student's fault: "  # type: ignore[arg-type]
+                        "report it; the next run grades it again", cause="test_error", protections=protections,
+                        graded_at=now())
+
+
+def _file(out: Path, spec: object, result: Result, protections: tuple[str, ...], notify: int) -> None:
+    """Write the result and tell the parent; if even that fails, the parent files an internal error."""
+    path = out / f"{result.student}.json"
+    try:
+        write_result(path, result)
+    except Exception as exc:  # noqa: BLE001 - e.g. a value JSON cannot hold
+        try:
+            write_result(path, _internal_error(spec, result.student, f"while writing the result ({type(exc).__name__})",
+                                               protections))
+        except Exception:  # noqa: BLE001 - the disk itself: say nothing, the parent reports it
+            return
+    _tell(notify, result.student)
 
 
 def _tell(fd: int, student: str) -> None:
@@ -177,6 +238,8 @@ def _runner(course: CourseDir, assignment: Assignment, sandbox: object, referenc
 
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the grader
+    limit = vm_size() + RUNNER_MEMORY  # a runaway fails an allocation here, not the machine or the grader
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
@@ -185,21 +248,19 @@ def _runner(course: CourseDir, assignment: Assignment, sandbox: object, referenc
     torch.set_num_threads(1)  # runners share the cores with each other and the workers
     spec = assignment.spec
     staged: dict[str, Staged] = {}
-    copies = notebook_handin.release_copies(course, spec)  # notebooks: released stubs a notebook may carry
+    route = NotebookRoute(release_copies(course, spec), notebook_layout(course, spec).symbols)  # notebook hand-ins
     for sub in batch:
         try:
-            staged[sub.student] = stage(sub, spec.files, work / "students" / sub.student, copies)
+            staged[sub.student] = stage(sub, spec.files, work / "students" / str(os.getpid()) / sub.student, route)
         except SubmissionError as exc:
-            write_result(out / f"{sub.student}.json",
-                         error_result(spec, sub.student, str(exc), protections=protections, graded_at=now()))
-            _tell(notify, sub.student)
+            _file(out, spec, error_result(spec, sub.student, str(exc), protections=protections, graded_at=now()),
+                  protections, notify)
+        except Exception as exc:  # noqa: BLE001 - stage raises only SubmissionError; if not, still only this student
+            _file(out, spec, _internal_error(spec, sub.student, f"while staging ({type(exc).__name__})", protections),
+                  protections, notify)
     if not staged:
         return 0
-    notes = {}  # notebooks: where each question's code was found, what was not run
-    if any(s.notebook for s in staged.values()):
-        symbols = notebook_layout(course, spec).symbols
-        notes = {sid: hand_in_notes(s.notebook, symbols) for sid, s in staged.items() if s.notebook}
-    runner_batch = _SandboxBatch(assignment, sandbox, staged, out, protections, notify, notes)
+    runner_batch = _SandboxBatch(assignment, sandbox, staged, out, protections, notify)
     try:
         run_tests(course, assignment, None, student_id="", reference=reference, batch=runner_batch,  # type: ignore[arg-type]
                   on_student=runner_batch.done)

@@ -4,7 +4,6 @@ question in a markdown cell right after the cell its code was taken from (`autog
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -12,7 +11,7 @@ from ..exports import format_points
 from ..store import write_bytes_atomic
 from ..errors import ExportError
 from ..results import QuestionResult, Result
-from ..grading.submissions import SubmissionError, discover, stage
+from ..grading.submissions import SubmissionError, discover
 from .handin import NotebookHandIn, release_copies
 from .release_notebook import dumps, source_lines
 
@@ -46,7 +45,7 @@ def build_feedback_notebook(result: Result, hand_in: NotebookHandIn,
     head = [f"# Feedback for {result.student}: {format_points(result.score)} / {format_points(result.max_score)}", ""]
     if result.error:
         head += [f"Not graded: {result.error}", ""]
-    head += [f"- {note}" for note in result.notes]
+    head += [f"- {note}" for note in result.warnings]
     head += ["", *(_question_text(q) for q in unplaced)]
     cells: list[dict[str, Any]] = [{"cell_type": "markdown", "id": "feedback-summary", "metadata": {},
                                     "source": source_lines("\n".join(head))}]
@@ -66,7 +65,7 @@ def build_feedback_notebook(result: Result, hand_in: NotebookHandIn,
 def write_feedback_notebooks(results: list[Result], submissions: Path, out_dir: Path,
                              spec: "AssignmentSpec | None") -> list[Path]:
     """`<out_dir>/<student>.ipynb` for every result whose submission in `submissions` is a notebook."""
-    from ..course import CourseDir
+    from ..grading.notebook_route import NotebookRoute
     from .questions import layout
 
     course = CourseDir.find_optional()
@@ -74,20 +73,17 @@ def write_feedback_notebooks(results: list[Result], submissions: Path, out_dir: 
         raise ExportError("feedback notebooks need the course folder (with assignments/ and solutions/): "
                           "run this command inside it or set AUTOGRADER_COURSE")
     symbols = layout(course, spec).symbols
-    copies = release_copies(course, spec)
-    found = {s.student: s for s in discover(Path(submissions))}
+    route = NotebookRoute(release_copies(course, spec), symbols)
+    found = {s.student: s for s in discover(Path(submissions)).submissions}
     written = []
-    with tempfile.TemporaryDirectory(prefix="autograder-feedback-") as tmp:
-        for result in results:
-            sub = found.get(result.student)
-            if sub is None:
-                continue
-            try:
-                staged = stage(sub, spec.files, Path(tmp) / result.student, copies)
-            except SubmissionError:
-                continue
-            if staged.notebook is not None:
-                doc = build_feedback_notebook(result, staged.notebook, symbols)
-                out_dir.mkdir(parents=True, exist_ok=True)
-                written.append(write_bytes_atomic(out_dir / f"{result.student}.ipynb", dumps(doc)))
+    for result in results:
+        sub = found.get(result.student)
+        try:
+            taken = route.hand_in(sub, spec.files) if sub is not None and not sub.problem else None
+        except SubmissionError:
+            continue  # the result already says why this submission could not be read
+        if taken is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            doc = build_feedback_notebook(result, taken[0], symbols)
+            written.append(write_bytes_atomic(out_dir / f"{result.student}.ipynb", dumps(doc)))
     return written

@@ -1,9 +1,11 @@
 """The grader's side: RemoteProvider (gradekit's provider protocol) and RemoteObject handles.
 
 Every use of student code becomes one request to the worker over its channel; the reply is decoded
-strictly (gradekit.codec, JSON, no pickle). While waiting, the provider drains the worker's output
-pipe (keeping the first `output_bytes`), and watches the time limit and the supervisor's report of the
-worker's death. After a timeout or a crash the next use starts a fresh worker.
+strictly (gradekit.codec, JSON, no pickle, within the decoder limits). While waiting, the provider
+drains the worker's output pipe in bounded reads (keeping the first `output_bytes`, counting the
+rest), and watches the time limit and the supervisor's report of the worker's death. A worker is
+killed before what is left of its output is drained. After a timeout or a crash the next use starts
+a fresh worker.
 """
 
 from __future__ import annotations
@@ -29,6 +31,12 @@ ALLOWED_EXCEPTIONS = ("ValueError", "TypeError", "ZeroDivisionError", "Arithmeti
                       "Exception")
 SPAWN_TIMEOUT = 30.0
 EXIT_REPORT_TIMEOUT = 5.0
+# Output: each read of the worker's output pipe takes at most DRAIN_CHUNK bytes, so a flood never
+# holds a request past its deadline; after the worker is killed, what is left is read for at most
+# DRAIN_SECONDS; past OUTPUT_READ_BUDGET bytes per student the pipe is closed (writers get EPIPE).
+DRAIN_CHUNK = 1 << 20
+DRAIN_SECONDS = 1.0
+OUTPUT_READ_BUDGET = 32 << 20
 
 
 class SandboxError(RuntimeError):
@@ -76,13 +84,22 @@ class _Worker:
         self.pid = meta.get("pid")
         self.uid = meta.get("uid")
         self.gen = gen
-        self.reader = wire.Reader()
+        self.reader = wire.Reader(codec.MAX_WIRE_BYTES)
         self.control_reader = wire.Reader(1 << 16)
         self.exit: dict[str, Any] | None = None
         self.hello: dict[str, Any] | None = None
         self.spawn_ms = meta.get("spawn_ms")
         for fd in (self.chan.fileno(), self.out, control.fileno()):
             os.set_blocking(fd, False)
+
+    def watched(self, *fds: Any) -> list[Any]:
+        """`fds` plus the output pipe while it is still read (-1 once its byte budget is spent)."""
+        return [*fds, self.out] if self.out >= 0 else list(fds)
+
+    def close_output(self) -> None:
+        if self.out >= 0:
+            os.close(self.out)
+            self.out = -1
 
     def kill(self) -> None:
         try:
@@ -112,7 +129,7 @@ class _Worker:
             self.exit = {"status": None, "oom": False}
 
     def close(self) -> None:
-        for closer in (self.chan.close, self.control.close, lambda: os.close(self.out), lambda: os.close(self.pidfd)):
+        for closer in (self.chan.close, self.control.close, self.close_output, lambda: os.close(self.pidfd)):
             try:
                 closer()
             except OSError:
@@ -131,7 +148,9 @@ class RemoteProvider:
         self._output_limit = output_bytes
         self._required = protections
         self._output = bytearray()
-        self._dropped = 0
+        self._dropped = 0  # bytes read past output_bytes
+        self._read = 0  # bytes read in all (the budget)
+        self._unread = False  # the pipe was closed with the budget spent: more may have been written
         self._worker: _Worker | None = None
         self._gen = 0
         self._modules: dict[str, RemoteObject] = {}
@@ -179,6 +198,9 @@ class RemoteProvider:
         if self._worker is not None:
             self._drain(self._worker)
         text = bytes(self._output).decode("utf-8", "replace")
+        if self._dropped or self._unread:
+            more = "at least " if self._unread else ""
+            text += f"\n[... {more}{self._dropped} more bytes of output dropped]"
         return text
 
     def close(self) -> None:
@@ -239,15 +261,22 @@ class RemoteProvider:
         return hello
 
     def _stop(self, worker: _Worker) -> None:
-        """Kill the worker and everything it started; wait for the supervisor's confirmation."""
-        self._drain(worker)
+        """Kill the worker and everything it started, then read what is left of its output (bounded)."""
         self._kill_and_wait(worker)
-        self._drain(worker)
+        deadline = time.monotonic() + DRAIN_SECONDS
+        while worker.out >= 0 and time.monotonic() < deadline:
+            ready, _, _ = select.select([worker.out], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready or not self._drain(worker):
+                break
         worker.close()
 
     def _drain(self, worker: _Worker) -> bool:
-        """Read whatever output is waiting; keep the first output_bytes. False at EOF."""
-        while True:
+        """Read the output that is waiting, at most DRAIN_CHUNK bytes; keep the first output_bytes.
+
+        False at EOF or once the budget is spent (the pipe is then closed).
+        """
+        taken = 0
+        while taken < DRAIN_CHUNK and worker.out >= 0:
             try:
                 chunk = os.read(worker.out, 65536)
             except BlockingIOError:
@@ -255,11 +284,19 @@ class RemoteProvider:
             except OSError:
                 return False
             if not chunk:
+                worker.close_output()  # EOF: nothing more can come, and select would keep waking on it
                 return False
+            taken += len(chunk)
+            self._read += len(chunk)
             room = self._output_limit - len(self._output)
             if room > 0:
                 self._output += chunk[:room]
             self._dropped += max(0, len(chunk) - max(room, 0))
+            if self._read >= OUTPUT_READ_BUDGET:
+                worker.close_output()
+                self._unread = True
+                return False
+        return worker.out >= 0
 
     # -- requests ------------------------------------------------------------------------------------
     def _request(self, worker: _Worker, msg: dict[str, Any], what: str) -> dict[str, Any]:
@@ -282,6 +319,9 @@ class RemoteProvider:
         except (wire.WireError, codec.DecodeError) as exc:
             self._kill_and_wait(worker)
             raise BadReturnValue(f"{what} sent malformed data: {exc}"[:300]) from None
+        except MemoryError:  # only a reply is being read here: its size is the student's doing
+            self._kill_and_wait(worker)
+            raise BadReturnValue(f"{what} sent a reply too large to read") from None
         if not isinstance(reply, dict) or len(reply) != 2 or reply.pop("seq", None) != self._seq:
             # forged or out of step (e.g. student code wrote to the channel): the stream cannot be trusted
             self._kill_and_wait(worker)
@@ -295,7 +335,7 @@ class RemoteProvider:
             timeout = deadline - time.monotonic()
             if timeout <= 0:
                 raise TimeoutError
-            ready_r, ready_w, _ = select.select([worker.out, worker.control], [chan], [], timeout)
+            ready_r, ready_w, _ = select.select(worker.watched(worker.control), [chan], [], timeout)
             self._handle_side(worker, ready_r)
             if ready_w:
                 try:
@@ -307,7 +347,7 @@ class RemoteProvider:
                 view = view[n:]
 
     def _handle_side(self, worker: _Worker, ready: list[Any]) -> None:
-        if worker.out in ready:
+        if worker.out >= 0 and worker.out in ready:
             self._drain(worker)
         if worker.control in ready:
             worker.read_control()
@@ -323,7 +363,7 @@ class RemoteProvider:
             timeout = deadline - time.monotonic()
             if timeout <= 0:
                 raise TimeoutError
-            ready, _, _ = select.select([chan, worker.out, worker.control], [], [], timeout)
+            ready, _, _ = select.select(worker.watched(chan, worker.control), [], [], timeout)
             if chan in ready:
                 try:
                     data = chan.recv(1 << 20)
@@ -342,8 +382,8 @@ class RemoteProvider:
         worker.kill()
         deadline = time.monotonic() + EXIT_REPORT_TIMEOUT
         while worker.exit is None and time.monotonic() < deadline:
-            ready, _, _ = select.select([worker.control, worker.out], [], [], max(0.0, deadline - time.monotonic()))
-            if worker.out in ready:
+            ready, _, _ = select.select(worker.watched(worker.control), [], [], max(0.0, deadline - time.monotonic()))
+            if worker.out >= 0 and worker.out in ready:
                 self._drain(worker)
             if worker.control in ready:
                 worker.read_control()
@@ -445,9 +485,9 @@ class RemoteProvider:
 
             try:
                 return codec.decode(reply["ok"], make)
-            except codec.DecodeError as exc:
+            except (codec.DecodeError, RecursionError, MemoryError) as exc:
                 self._kill_and_wait(worker)  # only forged replies are malformed
-                raise BadReturnValue(f"{what} returned malformed data: {exc}") from None
+                raise BadReturnValue(f"{what} returned malformed data: {str(exc)[:200]}") from None
         if "exc" in reply:
             exc = _student_exception(reply["exc"])
             if isinstance(exc, StudentMemoryError):

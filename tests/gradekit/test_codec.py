@@ -86,3 +86,70 @@ def test_deep_nesting_is_refused() -> None:
         value = [value]
     with pytest.raises(codec.NotPlainData):
         codec.encode(value)
+
+
+# -- decoder limits: whatever the other side sends, the decoder raises only DecodeError ----------------
+
+
+def decode_wire(data: bytes) -> object:
+    return codec.decode(codec.loads(data), lambda i, t: ("ref", i, t))
+
+
+@pytest.mark.parametrize(
+    ("wire", "words"),
+    [
+        (b"1" * 5000, "more than 1000 digits"),
+        (b'{"__complex__": [' + b"9" * 400 + b', 0]}', "float out of range"),
+        (b'{"__ndarray__": "<f8", "shape": [' + b",".join([b"1"] * 40) + b'], "data": "AAAAAAAAAAA="}', "40 dimensions"),
+        (b'{"__ndarray__": "<f8", "shape": [0, 1000000000000000000000000000000], "data": ""}', "too large"),
+        (b'{"__ndarray__": "i4,", "shape": [1], "data": "AAAAAA=="}', "is not numeric"),
+        (b'{"__ndarray__": "(1,)f", "shape": [1], "data": "AAAAAA=="}', "is not numeric"),
+        (b'{"__ndarray__": "<M8[", "shape": [1], "data": "AAAAAAAAAAA="}', "bad dtype"),
+        (b"[" + b"[]," * 2_100_000 + b"[]]", "more than 2000000 values"),
+    ],
+)
+def test_decoder_limits(wire: bytes, words: str | None) -> None:
+    with pytest.raises(codec.DecodeError) as info:
+        decode_wire(wire)
+    if words:
+        assert words in str(info.value)
+
+
+def test_message_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = codec.dumps(codec.encode("x" * 1000))
+    assert codec.loads(data) == "x" * 1000
+    monkeypatch.setattr(codec, "MAX_WIRE_BYTES", len(data) - 1)
+    with pytest.raises(codec.DecodeError, match="exceeds the limit"):
+        codec.loads(data)
+
+
+def test_values_within_the_limits_still_round_trip() -> None:
+    value = [[] for _ in range(codec.MAX_ITEMS - 2)]
+    assert decode_wire(codec.dumps(codec.encode(value))) == value
+    big = 10 ** (codec.MAX_INT_DIGITS - 1)
+    assert decode_wire(codec.dumps(codec.encode([big, -big]))) == [big, -big]
+    arr = np.zeros((1,) * codec.MAX_NDIM)
+    assert decode_wire(codec.dumps(codec.encode(arr))).shape == arr.shape
+
+
+def test_random_corruptions_raise_only_decode_errors() -> None:
+    """Property: flipping, cutting or repeating bytes of real messages never raises anything else."""
+    rng = np.random.default_rng(0)
+    messages = [codec.dumps(codec.encode(v)) for v in
+                ([1, 2.5, "a"], {"k": np.arange(6.0).reshape(2, 3)}, (1 + 2j, np.float32(3)), np.array([[True]]))]
+    alphabet = b'[]{}",:0123456789-eE.\\u_ndarytplsh'
+    for _ in range(3000):
+        data = bytearray(messages[rng.integers(len(messages))])
+        for _ in range(rng.integers(1, 4)):
+            at = int(rng.integers(len(data)))
+            choice = rng.integers(3)
+            if choice == 0:
+                data[at] = alphabet[rng.integers(len(alphabet))]
+            elif choice == 1:
+                del data[at:at + int(rng.integers(1, 5))]
+            else:
+                data[at:at] = data[at:at + int(rng.integers(1, 8))] * int(rng.integers(1, 50))
+        try:
+            decode_wire(bytes(data))
+        except codec.DecodeError:
+            pass

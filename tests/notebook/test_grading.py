@@ -14,7 +14,7 @@ from autograder.course import CourseDir
 from autograder.exports.feedback import render_html, render_markdown
 from autograder.results import QuestionResult, Result
 from autograder.notebook.feedback_notebook import write_feedback_notebooks
-from autograder.notebook.handin import from_files
+from autograder.notebook.handin import from_notebook
 from autograder.grading.inprocess import run_inprocess_batch
 from autograder.store import load_schema, read_result
 from gradekit.scoring import score
@@ -35,7 +35,7 @@ def _folders(notebooks: dict[str, dict], spec) -> dict[str, Path]:  # type: igno
     root = Path(tempfile.mkdtemp(prefix="nbgrading-"))
     folders = {}
     for student, doc in notebooks.items():
-        hand_in = from_files({"hw.ipynb": json.dumps(doc).encode()}, spec.files)
+        hand_in = from_notebook("hw.ipynb", json.dumps(doc).encode(), spec.files)
         folder = root / student
         folder.mkdir()
         for name, data in hand_in.files.items():
@@ -91,14 +91,14 @@ def test_example_notebooks_grade_exactly_like_their_py_twins(course: CourseDir, 
             assert (q_nb.id, q_nb.score) == (q_py.id, q_py.score), student
             assert [(t.name, t.passed) for t in q_nb.tests] == [(t.name, t.passed) for t in q_py.tests], (student, q_py.id)
     assert 0 < nb["bob"].score < nb["alice"].score == 44
-    carol = "\n".join(nb["carol"].notes)
+    carol = "\n".join(nb["carol"].warnings)
     assert "question autodiff: `Value` is not defined in any code cell" in carol
     assert "syntax error (invalid syntax)" in carol and "not run at grading: cell" in carol
-    assert any("out of order" in n for n in nb["bob"].notes)
+    assert any("out of order" in n for n in nb["bob"].warnings)
     assert not any(Path(tmp_path).rglob("ran-*-at-grading.txt"))
     jsonschema = pytest.importorskip("jsonschema")
     jsonschema.validate(json.loads((tmp_path / "nb" / "carol.json").read_text()), load_schema())
-    assert read_result(tmp_path / "nb" / "carol.json").notes == nb["carol"].notes
+    assert read_result(tmp_path / "nb" / "carol.json").warnings == nb["carol"].warnings
 
     monkeypatch.setenv("AUTOGRADER_COURSE", str(course.root))
     written = write_feedback_notebooks(as_nb.results, EXAMPLES / "backprop-notebooks", tmp_path / "fb", as_nb.assignment.spec)
@@ -112,11 +112,11 @@ def test_example_notebooks_grade_exactly_like_their_py_twins(course: CourseDir, 
     assert carol_summary.startswith("# Feedback for carol: 5 / 44") and "**Question `autodiff`" in carol_summary
 
 
-def test_feedback_shows_the_notes_escaped() -> None:
+def test_feedback_shows_the_notebook_warnings_escaped() -> None:
     questions = (QuestionResult("q", "Question", 0.0, 1.0),)
     result = Result("alice", "backprop", "graded", 0.0, 1.0, questions,
-                    notes=("question q: `f` is not defined in any code cell", "cell 3: line 1 `<script>`"))
+                    warnings=("question q: `f` is not defined in any code cell", "cell 3: line 1 `<script>`"))
     md = render_markdown(result)
-    assert "## About your hand-in" in md and "\\`f\\` is not defined in any code cell" in md
+    assert "About your submission" in md and "is not defined in any code cell" in md
     page = render_html(result)
     assert "&lt;script&gt;" in page and "<script>" not in page

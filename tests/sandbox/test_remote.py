@@ -261,7 +261,47 @@ def test_output_is_kept_bounded_and_never_blocks(student) -> None:
     assert time.monotonic() - t0 < 5
     out = p.output()
     assert out.startswith("hello from the student")
-    assert len(out.encode()) <= 8192
+    kept, note = out.split("\n[... ")
+    assert len(kept.encode()) == 8192
+    written = len("hello from the student\n") + 20000 * 101 + (4 << 20)
+    assert note == f"{written - 8192} more bytes of output dropped]", "what is dropped is counted"
+
+
+def test_output_past_the_read_budget_closes_the_pipe(student, monkeypatch) -> None:
+    from autograder.sandbox import remote
+
+    monkeypatch.setattr(remote, "OUTPUT_READ_BUDGET", 1 << 20)
+    p = student(m="""
+        import os
+        def spam():
+            for _ in range(64):
+                os.write(1, b"z" * 65536)
+            return 42
+    """)
+    with pytest.raises(Exception, match="Broken pipe") as info:
+        p.module("m").spam()
+    assert cause_of(info.value) == "exception", "the student's own write failed: the student's error"
+    note = p.output().rpartition("\n[... at least ")[2]
+    dropped = int(note.split()[0])
+    assert note.endswith(" more bytes of output dropped]")
+    assert (1 << 20) - 8192 <= dropped < (1 << 20) - 8192 + 65536, "read stops at the budget (one read past it at most)"
+
+
+def test_writers_that_outlive_the_call_cannot_hold_close(student) -> None:
+    """Children writing forever: the worker is killed before its output is drained, and the drain ends."""
+    p = student(m="""
+        import os
+        def spam():
+            for _ in range(3):
+                if os.fork() == 0:
+                    while True:
+                        os.write(1, b"w" * 4096)
+            os.write(1, b"w" * 16384)  # more than the 8 KiB kept, whenever the children get to run
+            return 42
+    """)
+    assert p.module("m").spam() == 42
+    p.close()
+    assert "more bytes of output dropped]" in p.output()
 
 
 def test_provider_works_in_a_forked_child(sandbox, tmp_path) -> None:
