@@ -74,12 +74,23 @@ def _opened(sub: Submission) -> Iterator[Listing | None]:
     elif is_notebook(sub.path.name):
         entry = Entry(sub.path.name, sub.path.stat().st_size, "file", sub.path.name)
         yield [entry], [], lambda e, limit=staging.MAX_FILE_BYTES: staging._read_folder_file(sub.path.parent, e, limit)
-    elif sub.path.stat().st_size <= staging.MAX_ARCHIVE_BYTES and zipfile.is_zipfile(sub.path):
-        with zipfile.ZipFile(sub.path) as archive:
+    else:
+        archive = _open_zip(sub)
+        if archive is None:
+            yield None  # staging reports a zip it cannot read, in its own words
+            return
+        with archive:
             entries, notes = staging._list_zip(archive)
             yield entries, notes, lambda entry, limit=staging.MAX_FILE_BYTES: staging._read_member(archive, entry, limit)
-    else:
-        yield None
+
+
+def _open_zip(sub: Submission) -> zipfile.ZipFile | None:
+    try:
+        if sub.path.stat().st_size > staging.MAX_ARCHIVE_BYTES:
+            return None
+        return zipfile.ZipFile(sub.path)
+    except Exception:  # noqa: BLE001 - BadZipFile, a bad name encoding, a bad header...
+        return None
 
 
 def _read_notebook(entry: Entry, others: list[Entry], read: Callable[..., bytes], expected: tuple[str, ...]) -> NotebookHandIn:

@@ -34,6 +34,7 @@ from ..results import Result, build_result, error_result
 from ..sandbox.limits import vm_size
 from ..store import read_result, write_result
 from .notebook_route import NotebookRoute
+from .runner import run_tests
 from .submissions import Staged, Submission, SubmissionError, stage
 
 RUNNER_DEADLINE = 600.0  # seconds a runner may go without finishing a student

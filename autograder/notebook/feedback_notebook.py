@@ -7,11 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from ..exports import format_points
-from ..store import write_bytes_atomic
+from ..course import CourseDir
 from ..errors import ExportError
-from ..results import QuestionResult, Result
+from ..exports import format_points
 from ..grading.submissions import SubmissionError, discover
+from ..results import QuestionResult, Result
+from ..store import write_bytes_atomic
 from .handin import NotebookHandIn, release_copies
 from .release_notebook import dumps, source_lines
 
