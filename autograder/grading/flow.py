@@ -59,9 +59,9 @@ def choose_assignment(course: CourseDir, subs: list[Submission], name: str | Non
         return course.assignment(name)
     names: set[str] = set()
     for sub in subs:
-        names |= file_names(sub)  # bounded, never raises: the submissions are not trusted yet
+        names |= {n.lower() for n in file_names(sub)}  # bounded, never raises: not trusted yet
     # notebooks match by `<assignment>.ipynb` (the released notebook's name, as nbgrader keeps it)
-    matches = [a for a in course.assignments() if names & {*a.spec.files, f"{a.name}.ipynb"}]
+    matches = [a for a in course.assignments() if names & {f.lower() for f in (*a.spec.files, f"{a.name}.ipynb")}]
     if len(matches) == 1:
         return matches[0]
     candidates = ", ".join(a.name for a in matches) or "none"

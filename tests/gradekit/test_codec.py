@@ -123,9 +123,13 @@ def test_message_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
         codec.loads(data)
 
 
-def test_values_within_the_limits_still_round_trip() -> None:
-    value = [[] for _ in range(codec.MAX_ITEMS - 2)]
-    assert decode_wire(codec.dumps(codec.encode(value))) == value
+def test_values_within_the_limits_still_round_trip(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(codec, "MAX_ITEMS", 1000)  # the real limits scaled down, same ratio
+    monkeypatch.setattr(codec, "MAX_WIRE_VALUES", 2000)
+    for value in ([[] for _ in range(998)], [0.5] * 999, {"k": list(range(998))}):
+        assert decode_wire(codec.dumps(codec.encode(value))) == value
+    with pytest.raises(codec.DecodeError, match="more than 2000 values"):
+        decode_wire(b"[" + b"[]," * 2000 + b"[]]")
     big = 10 ** (codec.MAX_INT_DIGITS - 1)
     assert decode_wire(codec.dumps(codec.encode([big, -big]))) == [big, -big]
     arr = np.zeros((1,) * codec.MAX_NDIM)
