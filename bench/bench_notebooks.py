@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "examples"))
 
 from autograder.course import CourseDir  # noqa: E402
-from autograder.notebook.release_notebook import build_notebook, dumps  # noqa: E402
-from autograder.release import make_stub  # noqa: E402
+from autograder.notebook.release_notebook import dumps  # noqa: E402
+from autograder.release import notebook_doc  # noqa: E402
 from notebooks import _add_experiments, _saved_by_jupyterlab, _set, _text  # noqa: E402
 
 
@@ -38,7 +38,7 @@ def generate(course: CourseDir, n: int, py_dir: Path, nb_dir: Path) -> None:
     """N students: every fourth the reference, the rest one plausible bug each, as .py and as .ipynb."""
     bugs = [m for m in yaml.safe_load(course.mutants_file("backprop").read_text()) if m["kind"] == "bug"]
     solutions = course.solutions_dir("backprop")
-    solved = build_notebook(course, course.assignment("backprop").spec, make_stub, solved=True)
+    solved = notebook_doc(course, "backprop", solved=True)
     bugs = [b for b in bugs if sum(b["replace"] in _text(c) for c in solved["cells"]) == 1]  # within one cell
     py_dir.mkdir(parents=True)
     nb_dir.mkdir(parents=True)

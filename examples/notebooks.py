@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from autograder.course import CourseDir
-from autograder.notebook.release_notebook import build_notebook, dumps
-from autograder.release import make_stub
+from autograder.notebook.release_notebook import dumps
+from autograder.release import notebook_doc
 
 MARKERS = ("ran-training-at-grading.txt", "ran-bash-at-grading.txt", "ran-shell-at-grading.txt",
            "ran-pip-at-grading.txt")
@@ -114,13 +114,14 @@ def _add_experiments(doc: dict[str, Any]) -> None:
     doc["cells"] += [_code(TRAINING), _code(SHELL_CELLS[1]), _code(SHELL_CELLS[2])]
 
 
-def write_notebooks(root: Path, bob_bugs: list[dict[str, Any]], carol_backprop: str, carol_adam: str) -> None:
-    """examples/backprop-notebooks/{alice,bob,carol}.ipynb (see the module docstring)."""
+def write_notebooks(root: Path, dest: Path, bob_bugs: list[dict[str, Any]], carol_files: dict[str, str]) -> None:
+    """`dest`/{alice,bob,carol}.ipynb, examples/backprop-notebooks/ (see the module docstring)."""
     course = CourseDir(root)
-    spec = course.assignment("backprop").spec
-    solved = build_notebook(course, spec, make_stub, solved=True)
-    dest = root / "examples" / "backprop-notebooks"
+    solved = notebook_doc(course, "backprop", solved=True)
     dest.mkdir(parents=True, exist_ok=True)
+    backprop_source, optim_source = carol_files["backprop.py"], carol_files["optim.py"]
+    carol_backprop = backprop_source[backprop_source.index("def sigmoid"):].rstrip("\n")
+    carol_adam = optim_source[optim_source.index("def adam_step"):optim_source.index("def momentum_step")].rstrip("\n")
 
     alice = copy.deepcopy(solved)
     _add_experiments(alice)

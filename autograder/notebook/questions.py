@@ -75,14 +75,17 @@ def split_module(source: str) -> tuple[str, tuple[Block, ...]]:
     return doc, tuple(blocks)
 
 
-def layout(course: CourseDir, spec: AssignmentSpec) -> Layout:
-    """The assignment's notebook layout from solutions/ and the README."""
+def layout(course: CourseDir, spec: AssignmentSpec, readme: str | None = None) -> Layout:
+    """The assignment's notebook layout from solutions/ and the README (`readme`: the release's
+    generated README, so the notebook shows its Setup and points sections; else the source README,
+    whose question headings and so whose symbols are the same)."""
     blocks: dict[str, tuple[Block, ...]] = {}
     docs: dict[str, str] = {}
     for file in spec.files:
         docs[file], blocks[file] = split_module((course.solutions_dir(spec.name) / file).read_text(encoding="utf-8"))
-    readme_path = course.readme(spec.name)
-    readme = readme_path.read_text(encoding="utf-8") if readme_path.is_file() else ""
+    if readme is None:
+        readme_path = course.readme(spec.name)
+        readme = readme_path.read_text(encoding="utf-8") if readme_path.is_file() else ""
     intro, sections, named = _sections(readme)
     symbols: dict[str, tuple[str, ...]] = {}
     claimed: set[str] = set()

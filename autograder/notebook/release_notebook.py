@@ -94,9 +94,10 @@ def check_source(qid: str, symbols: tuple[str, ...], notebook: str) -> str:
 
 
 def build_notebook(course: CourseDir, spec: AssignmentSpec, make_stub: Callable[[str, str], str],
-                   *, solved: bool = False) -> dict[str, Any]:
-    """The release notebook as a JSON document; `solved` fills in the reference code (for tests, examples)."""
-    lay = layout(course, spec)
+                   *, readme: str, solved: bool = False) -> dict[str, Any]:
+    """The release notebook as a JSON document (`readme`: the release's generated README); `solved`
+    fills in the reference code (for tests, examples: see autograder.release.notebook_doc)."""
+    lay = layout(course, spec, readme)
     notebook = f"{spec.name}.ipynb"
     cells = [_cell("markdown", "intro", lay.intro.rstrip("\n") + "\n\n" + HOW_TO,
                    _nbgrader("intro", locked=True)),
@@ -139,5 +140,5 @@ def dumps(doc: dict[str, Any]) -> bytes:
 
 
 def notebook_bytes(course: CourseDir, spec: AssignmentSpec, make_stub: Callable[[str, str], str],
-                   *, solved: bool = False) -> bytes:
-    return dumps(build_notebook(course, spec, make_stub, solved=solved))
+                   *, readme: str, solved: bool = False) -> bytes:
+    return dumps(build_notebook(course, spec, make_stub, readme=readme, solved=solved))

@@ -17,8 +17,8 @@ from autograder.course import CourseDir
 from autograder.errors import ExportError
 from autograder.results import QuestionResult, Result
 from autograder.notebook.nbgrader_export import export_nbgrader
-from autograder.notebook.release_notebook import notebook_bytes
-from autograder.release import make_stub
+from autograder.notebook.release_notebook import dumps
+from autograder.release import notebook_doc
 
 needs_nbgrader = pytest.mark.skipif(shutil.which("nbgrader", path=str(Path(sys.executable).parent)) is None,
                                     reason="nbgrader is not installed: pip install -e '.[notebooks]'")
@@ -56,13 +56,12 @@ def test_release_notebook_passes_nbgraders_metadata_validation(course: CourseDir
 
 @needs_nbgrader
 def test_nbgrader_validate_fails_unsolved_and_passes_the_reference(course: CourseDir, tmp_path: Path) -> None:
-    spec = course.assignment("cnn").spec
     folder = tmp_path / "cnn"
     shutil.copytree(course.release_dir("cnn"), folder, ignore=shutil.ignore_patterns("__pycache__"))
     timeout = "--Execute.timeout=300"  # each check cell starts pytest; the machine may be busy
     unsolved = _nbgrader("validate", timeout, "cnn.ipynb", cwd=folder)
     assert "VALIDATION FAILED ON 4 CELL(S)" in unsolved.stdout, unsolved.stdout[-3000:] + unsolved.stderr[-3000:]
-    (folder / "cnn.ipynb").write_bytes(notebook_bytes(course, spec, make_stub, solved=True))
+    (folder / "cnn.ipynb").write_bytes(dumps(notebook_doc(course, "cnn", solved=True)))
     solved = _nbgrader("validate", timeout, "cnn.ipynb", cwd=folder)
     assert "Success! Your notebook passes all the tests." in solved.stdout, solved.stdout[-3000:] + solved.stderr[-3000:]
 

@@ -15,8 +15,8 @@ import pytest
 
 from autograder.course import CourseDir
 from autograder.notebook.questions import layout
-from autograder.notebook.release_notebook import notebook_bytes
-from autograder.release import build_release, make_stub
+from autograder.notebook.release_notebook import dumps
+from autograder.release import build_release, notebook_doc
 from autograder.grading.inprocess import run_inprocess
 from gradekit.nbextract import notebook_module
 from gradekit.scoring import score
@@ -89,7 +89,6 @@ def test_check_cell_fails_on_the_unsolved_release_and_refuses_nbgrader_autograde
 
 
 def test_the_solved_notebook_passes_a_check_cell(course: CourseDir, tmp_path: Path) -> None:
-    spec = course.assignment("backprop").spec
-    folder = _release_copy(course, tmp_path, notebook_bytes(course, spec, make_stub, solved=True))
+    folder = _release_copy(course, tmp_path, dumps(notebook_doc(course, "backprop", solved=True)))
     proc = _check(folder, "autodiff", ("Value",))
     assert proc.returncode == 0, proc.stdout[-2000:]
