@@ -14,13 +14,19 @@ import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
-from ..notebook.handin import MAX_NOTEBOOK_BYTES, NotebookError, NotebookHandIn, from_notebook, is_notebook
+from ..notebook.handin import MAX_NOTEBOOK_BYTES, NotebookError, NotebookHandIn, from_notebook, is_notebook, release_copies
 from ..notebook.notes import hand_in_notes
+from ..notebook.questions import layout
 from ..textsafe import visible
 from . import submissions as staging
 from .submissions import Entry, Selection, Submission, SubmissionError
+
+if TYPE_CHECKING:
+    from gradekit.spec import AssignmentSpec
+
+    from ..course import CourseDir
 
 Listing = tuple[list[Entry], list[str], Callable[..., bytes]]
 
@@ -63,6 +69,11 @@ class NotebookRoute:
             if ignored:
                 warnings.append(f"ignored {len(ignored)} other file(s): {staging._grouped(ignored)}")
             return hand_in, tuple(warnings)
+
+
+def notebook_route(course: "CourseDir", spec: "AssignmentSpec") -> NotebookRoute:
+    """The route for one assignment: a local run's stage and the Ray head's reading both use it."""
+    return NotebookRoute(release_copies(course, spec), layout(course, spec).symbols)
 
 
 @contextmanager

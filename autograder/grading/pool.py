@@ -28,12 +28,10 @@ from gradekit.scoring import Outcome
 from ..config import Assignment
 from ..course import CourseDir
 from ..errors import EXIT_TESTS_BROKEN, ResultsError, TestsBroken
-from ..notebook.handin import release_copies
-from ..notebook.questions import layout as notebook_layout
 from ..results import Result, build_result, error_result
 from ..sandbox.limits import vm_size
 from ..store import read_result, write_result
-from .notebook_route import NotebookRoute
+from .notebook_route import notebook_route
 from .runner import run_tests
 from .submissions import Staged, Submission, SubmissionError, stage
 
@@ -264,7 +262,7 @@ def _runner(course: CourseDir, assignment: Assignment, sandbox: object, referenc
     torch.set_num_threads(1)  # runners share the cores with each other and the workers
     spec = assignment.spec
     staged: dict[str, Staged] = {}
-    route = NotebookRoute(release_copies(course, spec), notebook_layout(course, spec).symbols)  # notebook hand-ins
+    route = notebook_route(course, spec)  # notebook hand-ins (grading/notebook_route.py)
     for sub in batch:
         try:
             staged[sub.student] = stage(sub, spec.files, work / "students" / str(os.getpid()) / sub.student, route)
