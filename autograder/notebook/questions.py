@@ -2,7 +2,10 @@
 
 Derived from the sources, never from a notebook: a symbol is graded when its reference definition
 holds a solution region; it belongs to the question whose README heading names it in backticks
-(`## 1. `sigmoid(x)` ... (question `sigmoid`)`), else to its file's first question that names none.
+(`## 1. `sigmoid(x)` ... (question `sigmoid`)`), else to the first question whose public tests use
+it (`student.models.AlexNetMNIST` in a test marked `question("alexnet_mnist")`), else to the
+question of the nearest claimed symbol of its file. A README section headed by a file name
+(`## models.py`) describes that file and goes with it.
 The release notebook is laid out with this, and feedback says where each question's symbols were.
 """
 
@@ -11,6 +14,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from gradekit.spec import AssignmentSpec
 
@@ -37,7 +41,8 @@ class Layout:
     docstrings: dict[str, str]  # file -> module docstring
     symbols: dict[str, tuple[str, ...]]  # question id -> graded names
     sections: dict[str, str]  # question id -> its README section (markdown), may be ""
-    intro: str  # the README before the first question's section
+    intro: str  # the README before the first question's section, less the file sections
+    file_sections: dict[str, str]  # file -> its README section (`## models.py`), may be absent
 
 
 def split_module(source: str) -> tuple[str, tuple[Block, ...]]:
@@ -86,33 +91,65 @@ def layout(course: CourseDir, spec: AssignmentSpec, readme: str | None = None) -
     if readme is None:
         readme_path = course.readme(spec.name)
         readme = readme_path.read_text(encoding="utf-8") if readme_path.is_file() else ""
-    intro, sections, named = _sections(readme)
-    symbols: dict[str, tuple[str, ...]] = {}
-    claimed: set[str] = set()
-    for q in spec.questions:
-        graded = [n for b in blocks[q.file] if b.graded for n in b.names]
-        mine = tuple(n for n in named.get(q.id, ()) if n in graded)
-        symbols[q.id] = mine
-        claimed |= set(mine)
-    for q in spec.questions:
-        if not symbols[q.id]:
-            rest = tuple(n for b in blocks[q.file] if b.graded for n in b.names if n not in claimed)
-            symbols[q.id] = rest
-            claimed |= set(rest)
-    return Layout(blocks, docs, symbols, sections, intro)
+    intro, sections, named, file_sections = _sections(readme, spec.files)
+    used = _used_by_tests(course.tests_dir(spec.name, hidden=False))
+    owner: dict[tuple[str, str], str] = {}  # (file, graded name) -> question id
+    for source in (named, used):
+        for q in spec.questions:
+            graded = [n for b in blocks[q.file] if b.graded for n in b.names]
+            for name in source.get(q.id, ()):
+                if name in graded:
+                    owner.setdefault((q.file, name), q.id)
+    for file in spec.files:
+        order = [n for b in blocks[file] if b.graded for n in b.names]
+        for i, name in enumerate(order):
+            if (file, name) not in owner:
+                near = [owner[(file, n)] for n in order[i + 1:] + order[:i][::-1] if (file, n) in owner]
+                first = next((q.id for q in spec.questions if q.file == file), None)
+                if near or first:
+                    owner[(file, name)] = near[0] if near else first  # type: ignore[assignment]
+    symbols = {q.id: tuple(n for b in blocks[q.file] if b.graded for n in b.names if owner.get((q.file, n)) == q.id)
+               for q in spec.questions}
+    return Layout(blocks, docs, symbols, sections, intro, file_sections)
 
 
-def _sections(readme: str) -> tuple[str, dict[str, str], dict[str, tuple[str, ...]]]:
-    """The README's text before the questions, each question's section, and the names its heading quotes."""
+def _used_by_tests(folder: Path) -> dict[str, tuple[str, ...]]:
+    """Question id -> the `student.<module>.<name>` names its tests in `folder` use, in order."""
+    used: dict[str, list[str]] = {}
+    for path in sorted(folder.rglob("test_*.py")) if folder.is_dir() else []:
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError):
+            continue  # the release and the grader report broken tests themselves
+        for node in ast.walk(tree):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            qids = [d.args[0].value for d in node.decorator_list
+                    if isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute) and d.func.attr == "question"
+                    and d.args and isinstance(d.args[0], ast.Constant) and isinstance(d.args[0].value, str)]
+            names = [n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Attribute)
+                     and isinstance(n.value.value, ast.Name) and n.value.value.id == "student"]
+            for qid in qids:
+                used.setdefault(qid, []).extend(names)
+    return {qid: tuple(dict.fromkeys(names)) for qid, names in used.items()}
+
+
+def _sections(readme: str, files: tuple[str, ...]) -> tuple[str, dict[str, str], dict[str, tuple[str, ...]], dict[str, str]]:
+    """The README's text before the questions, each question's section, the names its heading
+    quotes, and the sections headed by a file name."""
     intro: list[str] = []
     sections: dict[str, list[str]] = {}
     named: dict[str, tuple[str, ...]] = {}
+    by_file: dict[str, list[str]] = {}
     current: list[str] | None = intro
     for line in readme.splitlines():
         match = _HEADING.match(line)
         if match:
             current = sections.setdefault(match["qid"], [])
             named[match["qid"]] = tuple(dict.fromkeys(_SPAN.findall(match["text"])))
+        elif line.startswith("## ") and line[3:].strip().strip("`") in files:
+            current = by_file.setdefault(line[3:].strip().strip("`"), [])
+            continue  # the notebook gives the file its own heading
         elif line.startswith("## "):
             current = None if sections else intro
             if current is None:
@@ -120,4 +157,5 @@ def _sections(readme: str) -> tuple[str, dict[str, str], dict[str, tuple[str, ..
         if current is None:
             continue
         current.append(line)
-    return "\n".join(intro).strip() + "\n", {k: "\n".join(v).strip() + "\n" for k, v in sections.items()}, named
+    return ("\n".join(intro).strip() + "\n", {k: "\n".join(v).strip() + "\n" for k, v in sections.items()}, named,
+            {k: "\n".join(v).strip() + "\n" for k, v in by_file.items()})

@@ -104,10 +104,12 @@ def build_notebook(course: CourseDir, spec: AssignmentSpec, make_stub: Callable[
              _cell("code", "setup", _setup_source(lay, spec), _nbgrader("setup", locked=True))]
     shown_files: set[str] = set()
     for q in spec.questions:
-        if q.file not in shown_files and lay.docstrings.get(q.file):
+        if q.file not in shown_files and (lay.docstrings.get(q.file) or lay.file_sections.get(q.file)):
             shown_files.add(q.file)
-            doc = "\n".join("> " + line if line else ">" for line in lay.docstrings[q.file].strip().split("\n"))
-            cells.append(_cell("markdown", f"about-{_slug(q.file)}", f"### About `{q.file}`\n\n{doc}\n",
+            doc = "\n".join("> " + line if line else ">" for line in lay.docstrings.get(q.file, "").strip().split("\n"))
+            text = f"### About `{q.file}`\n\n" + (doc + "\n\n" if lay.docstrings.get(q.file) else "")
+            text += lay.file_sections.get(q.file, "")
+            cells.append(_cell("markdown", f"about-{_slug(q.file)}", text.rstrip("\n") + "\n",
                                _nbgrader(f"about-{_slug(q.file)}", locked=True)))
         section = lay.sections.get(q.id) or f"## {q.title} (question `{q.id}`)\n"
         cells.append(_cell("markdown", f"{q.id}-text", section, _nbgrader(f"{q.id}-text", locked=True)))

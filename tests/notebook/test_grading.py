@@ -16,17 +16,18 @@ from autograder.results import QuestionResult, Result
 from autograder.notebook.feedback_notebook import write_feedback_notebooks
 from autograder.notebook.handin import from_notebook
 from autograder.grading.inprocess import run_inprocess_batch
+from autograder.release import notebook_doc
 from autograder.store import load_schema, read_result
 from gradekit.scoring import score
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def scores(course: CourseDir, notebooks: dict[str, dict]) -> dict[str, dict[str, float]]:
+def scores(course: CourseDir, notebooks: dict[str, dict], name: str = "backprop") -> dict[str, dict[str, float]]:
     """Per-question scores of each notebook, all in one in-process pytest session (no sandbox)."""
-    spec = course.assignment("backprop").spec
+    spec = course.assignment(name).spec
     return {student: {q.id: q.score for q in score(spec, outcomes)}
-            for student, outcomes in run_inprocess_batch(course, course.assignment("backprop"), _folders(notebooks, spec)).items()}
+            for student, outcomes in run_inprocess_batch(course, course.assignment(name), _folders(notebooks, spec)).items()}
 
 
 def _folders(notebooks: dict[str, dict], spec) -> dict[str, Path]:  # type: ignore[no-untyped-def]
@@ -74,6 +75,19 @@ def test_deleted_cells_cost_only_their_question_and_metadata_changes_nothing(cou
     for student, lost in (("no-value", "autodiff"), ("no-momentum", "momentum")):
         assert got[student][lost] == 0
         assert {k: v for k, v in got[student].items() if k != lost} == {k: v for k, v in full.items() if k != lost}
+
+
+def test_torchnets_release_notebook_solved_gets_full_marks_and_a_deleted_cell_costs_its_question(course: CourseDir) -> None:
+    """The PyTorch assignment's notebook route: public and hidden tests, names found across questions."""
+    solved = notebook_doc(course, "torchnets", solved=True)
+    no_inception = copy.deepcopy(solved)
+    no_inception["cells"] = [c for c in solved["cells"] if c.get("id") != "inception-InceptionBottleneck"]
+    assert len(no_inception["cells"]) == len(solved["cells"]) - 1
+    got = scores(course, {"solved": solved, "no-bottleneck": no_inception}, "torchnets")
+    full = {q.id: q.points for q in course.assignment("torchnets").spec.questions}
+    assert got["solved"] == full
+    assert 0 <= got["no-bottleneck"]["inception"] < full["inception"]
+    assert {k: v for k, v in got["no-bottleneck"].items() if k != "inception"} == {k: v for k, v in full.items() if k != "inception"}
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="isolated grading needs root (namespaces, setuid)")

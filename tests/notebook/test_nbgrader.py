@@ -42,7 +42,7 @@ def test_without_nbgrader_the_export_says_how_to_install_it(monkeypatch: pytest.
 
 
 @needs_nbgrader
-@pytest.mark.parametrize("name", ["backprop", "cnn"])
+@pytest.mark.parametrize("name", ["backprop", "cnn", "torchnets"])
 def test_release_notebook_passes_nbgraders_metadata_validation(course: CourseDir, name: str) -> None:
     import nbformat
     from nbgrader.nbgraderformat import MetadataValidator, ValidationError

@@ -24,7 +24,7 @@ from gradekit.scoring import score
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-@pytest.mark.parametrize("name", ["backprop", "cnn"])
+@pytest.mark.parametrize("name", ["backprop", "cnn", "torchnets"])
 def test_release_notebook_is_well_formed_and_holds_every_graded_name(course: CourseDir, name: str) -> None:
     spec = course.assignment(name).spec
     data = build_release(course, name)[f"{name}.ipynb"]
@@ -92,3 +92,14 @@ def test_the_solved_notebook_passes_a_check_cell(course: CourseDir, tmp_path: Pa
     folder = _release_copy(course, tmp_path, dumps(notebook_doc(course, "backprop", solved=True)))
     proc = _check(folder, "autodiff", ("Value",))
     assert proc.returncode == 0, proc.stdout[-2000:]
+
+
+def test_questions_whose_heading_names_no_code_take_it_from_their_public_tests(course: CourseDir) -> None:
+    """torchnets' README has a section per file, not per question: the public tests say which code is whose."""
+    lay = layout(course, course.assignment("torchnets").spec)
+    assert lay.symbols == {
+        "alexnet_mnist": ("AlexNetMNIST",), "inception": ("InceptionNaive", "InceptionBottleneck"),
+        "crop_dataset": ("center_crop", "five_crop", "CropDataset"), "train_epoch": ("train_epoch", "evaluate"),
+        "memorization": ("make_memorizer", "memorize"),  # make_memorizer: no test names it; it goes with its neighbour
+        "five_crop_eval": ("five_crop_logits", "run_validation")}
+    assert "CropDataset(root" in lay.file_sections["crops.py"] and "CropDataset(root" not in lay.intro
