@@ -50,7 +50,11 @@ def alice() -> dict:
     return json.loads((EXAMPLES / "backprop-notebooks" / "alice.ipynb").read_text())
 
 
-def test_deleted_cells_cost_only_their_question_and_metadata_changes_nothing(course: CourseDir, alice: dict) -> None:
+def test_deleted_cells_cost_only_their_question_and_metadata_changes_nothing(course: CourseDir, alice: dict, tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """In process, without a sandbox: the training cell, `!pip`, `%%bash` and `os.system` of the
+    notebooks would leave their marker files in the working folder (and the training would sleep ten minutes)."""
+    monkeypatch.chdir(tmp_path)
     def without(cell_id: str) -> dict:
         doc = copy.deepcopy(alice)
         doc["cells"] = [c for c in doc["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") != cell_id]
@@ -75,6 +79,7 @@ def test_deleted_cells_cost_only_their_question_and_metadata_changes_nothing(cou
     for student, lost in (("no-value", "autodiff"), ("no-momentum", "momentum")):
         assert got[student][lost] == 0
         assert {k: v for k, v in got[student].items() if k != lost} == {k: v for k, v in full.items() if k != lost}
+    assert "ran-training-at-grading.txt" in json.dumps(alice) and not list(tmp_path.glob("ran-*"))
 
 
 def test_torchnets_release_notebook_solved_gets_full_marks_and_a_deleted_cell_costs_its_question(course: CourseDir) -> None:
