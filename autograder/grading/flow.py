@@ -68,11 +68,13 @@ def choose_assignment(course: CourseDir, subs: list[Submission], name: str | Non
     names: set[str] = set()
     for sub in subs:
         names |= {n.lower() for n in file_names(sub)}  # bounded, never raises: not trusted yet
-    matches = [a for a in course.assignments() if names & {f.lower() for f in a.spec.files}]
+    # notebooks match by `<assignment>.ipynb` (the released notebook's name, as nbgrader keeps it)
+    matches = [a for a in course.assignments() if names & {f.lower() for f in (*a.spec.files, f"{a.name}.ipynb")}]
     if len(matches) == 1:
         return matches[0]
     candidates = ", ".join(a.name for a in matches) or "none"
-    raise GradingError(f"cannot tell which assignment these submissions are for (matching: {candidates}); pass --assignment NAME")
+    raise GradingError(f"cannot tell which assignment these submissions are for (matching: {candidates}); pass "
+                       "--assignment NAME (always needed for a folder of <student>.ipynb notebooks)")
 
 
 def grade(
