@@ -1,0 +1,3 @@
+"""Loads the grading kit: `pytest` here runs the public tests and prints your points."""
+
+pytest_plugins = ["gradekit.plugin"]
