@@ -1,8 +1,8 @@
 """`grade()`: grade every submission in a folder, isolated, in parallel, resumable; return results.
 
 The stages, top to bottom: `submissions` finds the submissions (and `choose_assignment` the
-assignment); this process, the warm parent, imports torch (no op) and the reference solutions
-once and starts the sandbox's zygote; `pool` forks one runner process per batch; each runner
+assignment); this process, the warm parent, imports torch (no op) while the sandbox's zygote
+starts, imports the reference solutions once and freezes its heap; `pool` forks one runner process per batch; each runner
 stages its students (`submissions.stage`), gets a sandboxed worker per student, runs the public
 and hidden tests in one pytest session (`runner`), and writes each student's JSON atomically
 (`store`). Failures are data: a bad submission becomes an error result with a reason; only a
@@ -27,7 +27,7 @@ from ..store import read_finished
 from .pool import run_all
 from .runner import reference_provider
 from .submissions import Submission, discover, file_names
-from .warm import warm_up
+from .warm import frozen_heap, warm_up_while
 
 
 @dataclass(frozen=True)
@@ -92,11 +92,10 @@ def grade(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise GradingError(f"cannot create the output folder {out}: {exc.strerror}") from None
-    warm_up()
     with tempfile.TemporaryDirectory(prefix="autograder-") as work:
         os.chmod(work, 0o711)
-        try:
-            sandbox = Sandbox.start(work_dir=Path(work) / "sandbox", unsafe=options.unsafe)
+        try:  # the zygote starts (a fresh interpreter importing torch) while this process warms up
+            sandbox = warm_up_while(lambda: Sandbox.start(work_dir=Path(work) / "sandbox", unsafe=options.unsafe))
         except IsolationUnavailable as exc:
             raise GradingError(str(exc)) from None
         try:
@@ -115,12 +114,13 @@ def grade(
             reference = reference_provider(course, assignment)
             for module in assignment.spec.modules:  # import once here; runners inherit them
                 reference.module(module)
-            for result in run_all(course, assignment, sandbox, reference, todo, Path(work), out, options.jobs,
-                                  report.protections, report.grader_errors, options.batch_size):
-                report.results.append(result)
-                report.graded.append(result.student)
-                if on_result:
-                    on_result(result)
+            with frozen_heap():  # runners inherit a frozen heap: their collections skip it
+                for result in run_all(course, assignment, sandbox, reference, todo, Path(work), out, options.jobs,
+                                      report.protections, report.grader_errors, options.batch_size):
+                    report.results.append(result)
+                    report.graded.append(result.student)
+                    if on_result:
+                        on_result(result)
         finally:
             sandbox.close()
     report.results.sort(key=lambda r: r.student)
