@@ -18,6 +18,9 @@ from gradekit.spec import DEFAULT_ATOL, DEFAULT_RTOL, DEFAULT_TIME_LIMIT, Assign
 from .errors import ConfigError
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+# Gradescope: when students see their hidden-test points (and so their total). "until_published"
+# (the default) lets no resubmission reveal how the hidden tests went; "visible" shows them at once.
+HIDDEN_SCORES = ("until_published", "visible")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _FILE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.py$")
 
@@ -28,6 +31,7 @@ class Assignment:
 
     spec: AssignmentSpec
     path: Path  # the assignment.yaml
+    hidden_scores: str = "until_published"  # one of HIDDEN_SCORES
 
     @property
     def name(self) -> str:
@@ -110,7 +114,7 @@ def load_assignment(path: Path) -> Assignment:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if root is None:
         raise ConfigError(f"{path}: the file is empty")
-    top = _Node(root, path, "").mapping(("name", "title", "files", "questions"), ())
+    top = _Node(root, path, "").mapping(("name", "title", "files", "questions"), ("hidden_scores",))
     name = top["name"].string(_ID, "a lower-case identifier")
     if name != path.parent.name:
         raise top["name"].fail(f"name {name!r} must match the folder name {path.parent.name!r}")
@@ -150,5 +154,13 @@ def load_assignment(path: Path) -> Assignment:
         )
     if not questions:
         raise top["questions"].fail("list at least one question")
+    hidden_scores = top["hidden_scores"].string() if "hidden_scores" in top else "until_published"
+    if hidden_scores not in HIDDEN_SCORES:
+        raise top["hidden_scores"].fail(f"expected one of {', '.join(HIDDEN_SCORES)}")
+    shown = [q.id for q in questions if q.hidden_visibility == "visible"]
+    if shown and hidden_scores != "visible":
+        raise top["questions"].fail(
+            f"question(s) {', '.join(shown)} show hidden results at once (hidden_visibility: visible), but hidden "
+            "scores are kept until grades are published; set `hidden_scores: visible` to allow that")
     spec = AssignmentSpec(name=name, title=top["title"].string(), files=files, questions=tuple(questions))
-    return Assignment(spec=spec, path=path.resolve())
+    return Assignment(spec=spec, path=path.resolve(), hidden_scores=hidden_scores)

@@ -8,8 +8,10 @@ Exit codes (`autograder.cli` maps `exit_code` and nothing else):
   0  done; every submission got a result
   1  done, but the grader failed for some submission (or an upload/strict match failed)
   2  could not run: bad options, no course or assignment, invalid input; nothing was written
-  3  the assignment's own tests are broken: fix the tests, not the submissions (TestsBroken; today it
-     is raised inside forked runners, which the pool reports as a grader failure, exit 1)
+  3  the assignment's own tests are broken: fix the tests, not the submissions (TestsBroken: a runner
+     found a test file it could not collect, or tests that ran for fewer points than assignment.yaml
+     has, e.g. a file skipped for a missing dependency; it exits 3, the pool reports why, and the
+     CLI raises TestsBroken; those students get no result, so the next run grades them)
 """
 
 from __future__ import annotations

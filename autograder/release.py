@@ -2,7 +2,8 @@
 
 Solution regions (`# BEGIN SOLUTION` ... `# END SOLUTION`) become `raise NotImplementedError`;
 the public tests, the test kit and the assignment's points are copied beside the stubs so that a
-student can run `pytest` there with only pytest, numpy and torch installed. Hidden tests and
+student can run `pytest` there with only the packages of its generated requirements.txt (see
+`readme`, which also writes the README's Setup, What to submit and points sections). Hidden tests and
 solutions never reach the release; `check_release` tells whether release/ is out of date.
 """
 
@@ -17,13 +18,25 @@ import gradekit
 
 from .course import CourseDir
 from .errors import ReleaseError
+from .readme import release_docs
 
 BEGIN = "# BEGIN SOLUTION"
 END = "# END SOLUTION"
 
 CONFTEST = '''"""Loads the grading kit: `pytest` here runs the public tests and prints your points."""
 
-pytest_plugins = ["gradekit.plugin"]
+import pytest
+
+from gradekit.requirements import message, missing
+
+MISSING = missing(__file__)  # packages from requirements.txt that this Python lacks
+if not MISSING:
+    pytest_plugins = ["gradekit.plugin"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if MISSING:
+        raise pytest.UsageError(message(MISSING))
 '''
 PYTEST_INI = """[pytest]
 testpaths = tests
@@ -90,9 +103,9 @@ def build_release(course: CourseDir, name: str) -> dict[str, bytes]:
     kit = Path(gradekit.__file__).parent
     for path in sorted(kit.glob("*.py")):
         files[f"gradekit/{path.name}"] = path.read_bytes()
-    readme = course.readme(name)
-    if readme.is_file():
-        files["README.md"] = readme.read_bytes()
+    sources = [(rel, files[rel].decode("utf-8")) for rel in files if rel.endswith(".py") and not rel.startswith("gradekit/")]
+    sources += [(f, (course.solutions_dir(name) / f).read_text(encoding="utf-8")) for f in spec.files]
+    files.update(release_docs(spec, course.readme(name), sources))
     files["assignment.json"] = (json.dumps(spec.to_json(), indent=2, sort_keys=True) + "\n").encode()
     files["conftest.py"] = CONFTEST.encode()
     files["pytest.ini"] = PYTEST_INI.encode()

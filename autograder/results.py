@@ -77,11 +77,13 @@ class Result:
         """Nothing was graded because the grader failed: never final, the next run grades again."""
         return self.status == "error" and "test_error" in self.causes
 
-    def question(self, qid: str) -> QuestionResult:
+    def question(self, qid: str) -> QuestionResult | None:
+        """The question's result; None when this result has no such question (e.g. a result kept
+        from a run with an older assignment.yaml), which every reader must handle."""
         for q in self.questions:
             if q.id == qid:
                 return q
-        raise KeyError(qid)
+        return None
 
 
 OUTPUT_LIMIT = 8192

@@ -13,7 +13,7 @@ import click
 
 from .. import __version__
 from ..errors import AutograderError
-from .course import grade, release
+from .course import grade, new, release
 from .exports import EXPORT_COMMANDS
 
 
@@ -40,12 +40,14 @@ def main() -> None:
 
     \b
     Exit codes: 0 done; 1 the grader failed for some submission (or an upload or a --strict
-    roster match failed); 2 could not run (bad options, no course or assignment, bad input).
-    Outside the course folder, set AUTOGRADER_COURSE=/path/to/course.
+    roster match failed); 2 could not run (bad options, no course or assignment, no
+    submissions, bad input; nothing written); 3 the assignment's own tests are broken.
+    The course is the folder holding assignments/ (found from the current folder upwards);
+    elsewhere set AUTOGRADER_COURSE=/path/to/course.
     """
 
 
-for _command in (release, grade, *EXPORT_COMMANDS):
+for _command in (new, release, grade, *EXPORT_COMMANDS):
     main.add_command(_command)
 
 __all__ = ["main"]

@@ -147,13 +147,26 @@ def feedback_cmd(results: Path | None, run: str | None, db: Path | None, assignm
 @click.command("report")
 @_results_source
 @click.option("--out", "-o", type=click.Path(path_type=Path), help="HTML file (default: RESULTS/report.html).")
-def report_cmd(results: Path | None, run: str | None, db: Path | None, assignment: str | None, out: Path | None) -> None:
-    """Write the class report: score distribution, pass rates, failure causes, errors."""
+@click.option("--feedback", "feedback_dir", type=click.Path(path_type=Path),
+              help="Folder of the feedback pages to link per student (default: RESULTS/feedback, as `autograder feedback` writes).")
+def report_cmd(results: Path | None, run: str | None, db: Path | None, assignment: str | None, out: Path | None,
+               feedback_dir: Path | None) -> None:
+    """Write the class report: score distribution, pass rates, failure causes, errors, one row per student.
+
+    Its numbers count graded submissions only; ungradable ones are listed apart. Needs only the base install.
+    """
     from ..exports.report import write_report
 
     loaded, spec = _load(results, run, db, assignment)
-    path = write_report(loaded, out or (results or DEFAULT_RESULTS) / "report.html", spec)
+    target = out or (results or DEFAULT_RESULTS) / "report.html"
+    folder = feedback_dir or (results or DEFAULT_RESULTS) / "feedback"
+    links = {r.student: os.path.relpath(folder / f"{r.student}.html", target.parent)
+             for r in loaded if (folder / f"{r.student}.html").is_file()}
+    path = write_report(loaded, target, spec, links)
     click.echo(f"wrote {path} ({len(loaded)} students)")
+    if len(links) < len(loaded):
+        click.echo(f"{len(loaded) - len(links)} students have no feedback page in {folder} to link: "
+                   f"run `autograder feedback {results or DEFAULT_RESULTS}` first, then the report again")
 
 
 @click.group()
@@ -202,7 +215,8 @@ def diff_cmd(run_a: str, run_b: str, db: Path) -> None:
 @click.option("--student-field", type=click.Choice(["email", "id"]), default="email", show_default=True,
               help="Which field of Gradescope's users[] is the student id (and so the seed).")
 @click.option("--unsafe", is_flag=True, help="Grade without isolation inside Gradescope (if its container cannot isolate).")
-@click.option("--torch-index-url", default="", metavar="URL", help="Package index for torch in setup.sh (e.g. CPU wheels).")
+@click.option("--torch-index-url", default="https://download.pytorch.org/whl/cpu", show_default=True, metavar="URL",
+              help="Package index for torch in setup.sh: PyTorch's CPU-only wheels by default; '' for PyPI.")
 def gradescope_cmd(assignment: str, out: Path, student_field: str, unsafe: bool, torch_index_url: str) -> None:
     """Build Gradescope's autograder.zip for ASSIGNMENT."""
     from ..exports.gradescope_bundle import build_autograder_zip

@@ -1,4 +1,8 @@
-"""grades.csv: one row per student (id, each question's score, total), written with the csv module."""
+"""grades.csv: one row per student (id, each question's score, total, status), written with the csv module.
+
+Every student has a row; one that could not be graded has status `error` and score 0 (the summary and
+the report list it apart). A question the result lacks (graded with an older assignment.yaml) is blank.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ def rows(spec: AssignmentSpec, results: Iterable[Result]) -> list[list[object]]:
     out = [header]
     for r in sorted(results, key=lambda r: r.student):
         by_id = {q.id: q.score for q in r.questions}
-        out.append([r.student, *[by_id.get(q.id, 0.0) for q in spec.questions], r.score, r.max_score, r.status])
+        out.append([r.student, *[by_id.get(q.id, "") for q in spec.questions], r.score, r.max_score, r.status])
     return out
 
 

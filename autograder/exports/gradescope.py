@@ -6,13 +6,12 @@ the sum of the tests), `execution_time`, `output`, `output_format`, `visibility`
 `max_score`, `status` ("passed"/"failed"), `output`, `output_format`, `tags` and `visibility`
 (hidden, after_due_date, after_published, visible).
 
-The specification's trap: "if test cases are hidden, students will not be able to see their total
-score". So points never sit on a test that students cannot see. Each question's hidden tests are
-reported as one entry with the question's `hidden_visibility` from assignment.yaml, carrying no
-points (its text says how many points it earned); the points of every non-visible hidden entry
-are carried by one visible "Hidden tests (all questions)" entry, which reveals nothing the
-visible total does not. Students always see their total; per-question hidden results follow
-assignment.yaml.
+The specification: "if test cases are hidden, students will not be able to see their total score".
+assignment.yaml's `hidden_scores` uses it. `until_published` (the default): each question's hidden
+tests are one entry with the question's `hidden_visibility`, carrying their points, so students
+see neither those points nor their total before publication and cannot probe the hidden tests by
+resubmitting. `visible`: points never sit on a test students cannot see; the hidden entries carry
+none and one visible "Hidden tests (all questions)" entry carries them, so the total shows at once.
 
 The autograder.zip that runs our grader inside Gradescope is built by `gradescope_bundle`.
 """
@@ -31,6 +30,7 @@ from ..textsafe import markdown
 from .feedback import hint, short_name
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+HIDDEN_SCORES = ("until_published", "visible")  # assignment.yaml's hidden_scores
 DEFAULT_HIDDEN_VISIBILITY = "after_published"
 _WHEN = {"hidden": "never shown to students", "after_due_date": "shown after the due date",
          "after_published": "shown when grades are published", "visible": "shown now"}
@@ -50,12 +50,20 @@ def _question_info(q: Any) -> dict[str, Any]:
     return {"id": get("id"), "title": get("title", None) or get("id"), "hidden_visibility": visibility}
 
 
-def to_gradescope(result: Mapping[str, Any], questions: Iterable[Any] = ()) -> dict[str, Any]:
+def to_gradescope(result: Mapping[str, Any], questions: Iterable[Any] = (),
+                  hidden_scores: str = "until_published") -> dict[str, Any]:
     """Gradescope's results.json for one result dict (the grader's JSON), pure: no I/O.
 
     `questions` are assignment.yaml's questions (QuestionSpec objects or dicts with id, title and
-    hidden_visibility); questions only in the result default to `after_published`.
+    hidden_visibility); questions only in the result default to `after_published`. `hidden_scores`
+    is assignment.yaml's policy: "until_published" puts each question's hidden points on its own
+    entry with its hidden_visibility, so Gradescope shows students neither those points nor their
+    total before grades are published (resubmitting reveals nothing about the hidden tests);
+    "visible" pools them on one visible entry so the total is always shown.
     """
+    if hidden_scores not in HIDDEN_SCORES:
+        raise GradescopeError(f"hidden_scores {hidden_scores!r} is not one of {', '.join(HIDDEN_SCORES)}")
+    withheld = hidden_scores == "until_published"
     if not isinstance(result, Mapping):  # a results.Result
         result = to_dict(result)
     spec = {info["id"]: info for info in (_question_info(q) for q in questions)}
@@ -105,7 +113,10 @@ def to_gradescope(result: Mapping[str, Any], questions: Iterable[Any] = ()) -> d
         entry = {"name": f"{title}: hidden tests", "number": f"{i}.{n}", "score": 0.0, "max_score": 0.0,
                  "status": "passed" if passed == len(hidden) else "failed", "output": "\n".join(lines),
                  "output_format": "text", "tags": [qid, "hidden"], "visibility": visibility}
-        if visibility == "visible":
+        if withheld:
+            entry["visibility"] = visibility if visibility != "visible" else "after_published"
+            entry["score"], entry["max_score"] = _round(h_score), _round(h_max)
+        elif visibility == "visible":
             entry["score"], entry["max_score"] = _round(h_score), _round(h_max)
         else:
             pooled_score += h_score
@@ -129,6 +140,9 @@ def to_gradescope(result: Mapping[str, Any], questions: Iterable[Any] = ()) -> d
     summary = [f"**Score: {score:g} / {max_score:g}**", ""]
     if result.get("status") == "error":
         summary += ["This submission could not be graded: " + markdown(result.get("error") or "unknown reason"), ""]
+    elif withheld and hidden_max:
+        summary = [f"**Public tests: {_round(public_score):g} / {_round(public_max):g} points**", "",
+                   "Your hidden-test results and your total score are shown when grades are published."]
     else:
         summary.append(f"Public tests: {_round(public_score):g} / {_round(public_max):g} points. "
                        f"Hidden tests: {_round(hidden_score):g} / {_round(hidden_max):g} points.")
@@ -153,9 +167,10 @@ def failure_results(message: str) -> dict[str, Any]:
             "visibility": "visible", "stdout_visibility": "hidden", "tests": []}
 
 
-def write_results_json(path: Path, result: Result, questions: Iterable[QuestionSpec] = ()) -> Path:
-    """Gradescope's results.json for one student, written atomically."""
-    return write_json_atomic(path, to_gradescope(result, questions))
+def write_results_json(path: Path, result: Result, questions: Iterable[QuestionSpec] = (),
+                       hidden_scores: str = "until_published") -> Path:
+    """Gradescope's results.json for one student, written atomically (`hidden_scores`: assignment.yaml's)."""
+    return write_json_atomic(path, to_gradescope(result, questions, hidden_scores))
 
 
 __all__ = ["to_gradescope", "failure_results", "write_results_json", "VISIBILITIES"]

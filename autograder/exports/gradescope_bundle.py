@@ -71,18 +71,26 @@ def student_from_metadata(path: Path, field: str = "email") -> str:
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image (cwd: /autograder/source).
-# It installs Python >= 3.11, torch and this autograder into a virtual environment.
+# It installs Python >= 3.11 (the base image's, else python3.11 from apt: Ubuntu 22.04 has it in
+# universe), the CPU-only torch build (no CUDA packages: Gradescope has no GPU) and this autograder
+# into a virtual environment.
 set -euo pipefail
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 SOURCE="$ROOT/source"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq python3 python3-venv python3-pip >/dev/null
-python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || {
-  echo "the autograder needs Python >= 3.11: choose an Ubuntu 24.04 (or newer) base image in Gradescope's autograder settings" >&2
-  exit 1
-}
-python3 -m venv "$ROOT/venv"
+PYTHON=python3
+if ! "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)'; then
+  if apt-get install -y -qq python3.11 python3.11-venv >/dev/null 2>&1; then
+    PYTHON=python3.11
+  else
+    echo "the autograder needs Python >= 3.11 and this image has neither it nor an apt package python3.11:" \
+         "choose the Ubuntu 24.04 base image in Gradescope's autograder settings" >&2
+    exit 1
+  fi
+fi
+"$PYTHON" -m venv "$ROOT/venv"
 TORCH_INDEX_URL="@TORCH_INDEX_URL@"
 if [ -n "$TORCH_INDEX_URL" ]; then
   "$ROOT/venv/bin/pip" install -q --index-url "$TORCH_INDEX_URL" "torch==@TORCH_VERSION@"
@@ -104,6 +112,8 @@ exec "$PYTHON" -m autograder.exports.gradescope_bundle run --root "$ROOT"
 """
 
 CONFIG_NAME = "gradescope.json"
+# PyTorch's CPU-only wheels: a few hundred MB, where PyPI's Linux torch pulls gigabytes of CUDA packages
+CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 _SKIP_DIRS = {"__pycache__", ".pytest_cache", ".ipynb_checkpoints", ".git"}
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -138,7 +148,7 @@ def _torch_version() -> str:
 
 
 def build_autograder_zip(course: CourseDir, assignment: str, out: Path, *, student_field: str = "email",
-                         unsafe: bool = False, torch_index_url: str = "", package_root: Path | None = None) -> Path:
+                         unsafe: bool = False, torch_index_url: str = CPU_TORCH_INDEX, package_root: Path | None = None) -> Path:
     """Write Gradescope's autograder.zip for `assignment`: setup.sh and run_autograder at the root,
     the assignment (assignment.yaml, public and hidden tests), its reference solutions under
     `course/`, and this package's source under `package/` for setup.sh to install."""
@@ -220,10 +230,12 @@ def run_in_gradescope(root: Path) -> int:
         print(line, flush=True)  # Gradescope keeps our stdout for instructors only
     for line in report.grader_errors:
         print(line, flush=True)
+    if report.tests_broken:
+        return _could_not_grade(results_path, f"the assignment's tests are broken: {report.tests_broken}")
     if not report.results:
         return _could_not_grade(results_path, "the grader wrote no results")
     result = report.results[0]
-    write_results_json(results_path, result, spec.questions)
+    write_results_json(results_path, result, spec.questions, report.assignment.hidden_scores)
     # the grader's own result, for staff debugging (Gradescope uploads only results.json)
     write_result(root / "results" / "autograder_result.json", result)
     return 0

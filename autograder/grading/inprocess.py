@@ -81,13 +81,18 @@ class DirectBatch:
         self.outcomes[student_id] = outcomes
 
 
-def run_inprocess_batch(course: CourseDir, assignment: Assignment, folders: dict[str, Path]) -> dict[str, list[Outcome]]:
-    """All tests of all submissions in one process and one pytest session: the in-process limit."""
+def run_inprocess_batch(course: CourseDir, assignment: Assignment, folders: dict[str, Path], *,
+                        public: bool = True, questions: frozenset[str] | None = None) -> dict[str, list[Outcome]]:
+    """All tests of all submissions in one process and one pytest session: the in-process limit.
+
+    `public=False` runs the hidden tests only; `questions` only those questions' tests.
+    """
     batch = DirectBatch(folders, assignment.spec.modules)
     reference = reference_provider(course, assignment)
     try:
         with _silenced():
-            run_tests(course, assignment, None, student_id="", reference=reference, batch=batch, on_student=batch.done)
+            run_tests(course, assignment, None, student_id="", reference=reference, batch=batch, on_student=batch.done,
+                      public=public, questions=questions)
     finally:
         reference.close()
     return batch.outcomes

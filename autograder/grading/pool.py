@@ -27,13 +27,14 @@ from gradekit.scoring import Outcome
 
 from ..config import Assignment
 from ..course import CourseDir
-from ..errors import ResultsError, TestsBroken
+from ..errors import EXIT_TESTS_BROKEN, ResultsError, TestsBroken
 from ..results import Result, build_result, error_result
 from ..sandbox.limits import vm_size
 from ..store import read_result, write_result
 from .runner import run_tests
 from .submissions import Staged, Submission, SubmissionError, stage
 
+_BROKEN = "!tests-broken "  # a pipe line that is not a student id (ids never start with "!")
 RUNNER_DEADLINE = 600.0  # seconds a runner may go without finishing a student
 RUNNER_MEMORY = 1 << 30  # address space a runner may add to the grader's at fork (see docs/architecture.md)
 MAX_BATCH = 25
@@ -52,12 +53,14 @@ def _batches(todo: list[Submission], jobs: int, size: int = 0) -> list[list[Subm
 
 def run_all(course: CourseDir, assignment: Assignment, sandbox: object, reference: object,
             todo: list[Submission], work: Path, out: Path, jobs: int, protections: tuple[str, ...],
-            grader_errors: list[str], batch_size: int = 0) -> Iterator[Result]:
+            grader_errors: list[str], broken: list[str], batch_size: int = 0) -> Iterator[Result]:
     """Fork up to `jobs` runners (0: one per core), each grading a batch; yield each student's result as it lands.
 
     When a runner dies before reporting every student of its batch (killed at the deadline, or a
     crash), each student it left is graded again alone in a fresh runner: a runaway costs its
     classmates one retry. Every internal error of the run is appended to `grader_errors`.
+    A runner that found the assignment's tests broken (exit code 3) appends why to `broken`; its
+    students get no result at all, so the next run grades them once the tests are fixed.
     """
     jobs = jobs or os.cpu_count() or 1
     queue = _batches(todo, jobs, batch_size)
@@ -89,8 +92,11 @@ def run_all(course: CourseDir, assignment: Assignment, sandbox: object, referenc
             os.close(run.fd)
             del running[pid]
             left = [sub for sub in run.batch if sub.student not in run.reported]
-            broken = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 3  # TestsBroken: a retry fails the same
-            if len(left) > 1 and not broken:  # the runaway is one of them: each is graded again alone
+            if os.WIFEXITED(status) and os.WEXITSTATUS(status) == EXIT_TESTS_BROKEN:  # a retry fails the same
+                broken.extend(run.broken or ["the runner stopped: the tests could not run"])
+                grader_errors.extend(f"{sub.student}: not graded, the assignment's tests are broken" for sub in left)
+                continue
+            if len(left) > 1:  # the runaway is one of them: each is graded again alone
                 queue.extend([sub] for sub in left)
                 continue
             for sub in left:
@@ -119,6 +125,7 @@ class _Running:
         self.fd = fd
         self.why = ""  # why the parent killed it
         self.reported: set[str] = set()
+        self.broken: list[str] = []  # why, from a runner that found the tests broken
         self.buffer = b""
         self.last_progress = time.monotonic()
 
@@ -136,6 +143,9 @@ class _Running:
     def collect(self, out: Path, assignment: str) -> Iterator[Result]:
         """The results of the students this runner has reported done since the last call."""
         for student in self.poll():
+            if student.startswith(_BROKEN):
+                self.broken.append(student[len(_BROKEN):])
+                continue
             result = _written(out / f"{student}.json", assignment)
             if result is not None:
                 self.reported.add(student)
@@ -171,6 +181,7 @@ class _SandboxBatch:
         self.student_ids = list(staged)
         self.started: dict[str, float] = {}
         self.output: dict[str, str] = {}
+        self.broken = ""  # set when the tests ran for fewer points than the assignment has
 
     def open(self, student_id: str) -> object:
         self.started[student_id] = time.perf_counter()
@@ -200,8 +211,12 @@ class _SandboxBatch:
         except Exception as exc:  # noqa: BLE001 - the per-student boundary
             result = _internal_error(self.spec, student_id, f"while filing the result ({type(exc).__name__})",
                                      self.protections)
-        if result.max_score != self.spec.max_score:
-            raise TestsBroken(f"{student_id}: tests ran for {result.max_score} of {self.spec.max_score} points")
+        if result.max_score != self.spec.max_score and not result.internal_error:
+            # Not raised: this runs in a fixture's teardown, where pytest would swallow it.
+            self.broken = self.broken or (
+                f"the tests of {self.spec.name} ran for {result.max_score:g} of {self.spec.max_score:g} points "
+                "(a test file skipped or not collected, e.g. a missing test dependency); fix the tests, then grade again")
+            return
         _file(self.out, self.spec, result, self.protections, self.notify)
 
 
@@ -261,6 +276,9 @@ def _runner(course: CourseDir, assignment: Assignment, sandbox: object, referenc
     try:
         run_tests(course, assignment, None, student_id="", reference=reference, batch=runner_batch,  # type: ignore[arg-type]
                   on_student=runner_batch.done)
-    except TestsBroken:
-        return 3
+    except TestsBroken as exc:
+        runner_batch.broken = runner_batch.broken or str(exc)
+    if runner_batch.broken:
+        _tell(notify, _BROKEN + " ".join(runner_batch.broken.split()))
+        return EXIT_TESTS_BROKEN
     return 0

@@ -33,17 +33,34 @@ class TestRun:
 class _Host:
     """Hands the prepared session to gradekit's plugin, and hears each batch student's outcomes."""
 
-    def __init__(self, session: Session, on_student: OnStudent | None) -> None:
+    def __init__(self, session: Session, on_student: OnStudent | None,
+                 questions: frozenset[str] | None = None) -> None:
         self.session = session
         self.on_student = on_student
+        self.broken = ""  # why the tests cannot be collected (raised as TestsBroken after the session)
+        self.questions = questions
+
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        """Keep only the tests of the chosen questions (all when none were chosen)."""
+        if self.questions is None:
+            return
+        keep, drop = [], []
+        for item in items:
+            marker = item.get_closest_marker("question")
+            (keep if marker is not None and marker.args and marker.args[0] in self.questions else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_configure(self, config: pytest.Config) -> None:
         config.stash[SESSION] = self.session
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if report.failed:
-            raise TestsBroken(f"cannot collect {report.nodeid}: {str(report.longrepr)[-2000:]}")
+        # Recorded, not raised: raised in a hook it would become pytest's internal error, message lost.
+        # pytest itself runs no test when collection failed.
+        if report.failed and not self.broken:
+            self.broken = f"cannot collect {report.nodeid}: {str(report.longrepr)[-2000:]}"
 
     @pytest.hookimpl
     def pytest_gradekit_student_done(self, student_id: str, outcomes: list[Outcome]) -> None:
@@ -67,10 +84,12 @@ def run_tests(
     select: str | None = None,
     batch: Batch | None = None,
     on_student: OnStudent | None = None,
+    questions: frozenset[str] | None = None,
 ) -> TestRun:
     """Run the public and/or hidden tests against `student` (or every student of `batch`).
 
     With a batch, `on_student(student_id, outcomes)` is called as each student finishes.
+    `questions` limits the run to those questions' tests (the mutant bank runs only what a bug touches).
     """
     name = assignment.name
     session = Session(spec=assignment.spec, student=student, reference=reference, student_id=student_id,
@@ -82,7 +101,10 @@ def run_tests(
     args += ["-q", "-p", "no:cacheprovider", "-p", "no:logging", "--import-mode=importlib", f"--rootdir={root}", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     if select:
         args += ["-k", select]
-    code = pytest.main(args, plugins=[_Host(session, on_student)])
+    host = _Host(session, on_student, questions)
+    code = pytest.main(args, plugins=[host])
+    if host.broken:
+        raise TestsBroken(host.broken)
     if code in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         raise TestsBroken(f"pytest could not run the tests of {name} (exit code {int(code)})")
     return TestRun(tuple(session.outcomes), int(code))

@@ -58,11 +58,16 @@ def warm_up_while(start: Callable[[], T]) -> T:
         return started
 
 
-@contextlib.contextmanager
-def frozen_heap() -> Iterator[None]:
-    """Everything allocated so far is left out of collections (here and in children forked meanwhile)."""
+def freeze_heap() -> None:
+    """Everything allocated so far is left out of collections (here and in children forked later)."""
     gc.collect()
     gc.freeze()
+
+
+@contextlib.contextmanager
+def frozen_heap() -> Iterator[None]:
+    """`freeze_heap()` for the duration of the block (a process that grades on keeps a normal collector after)."""
+    freeze_heap()
     try:
         yield
     finally:

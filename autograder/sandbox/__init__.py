@@ -6,8 +6,10 @@
     provider.module("backprop").sigmoid(x)                       # one round trip to the worker
     provider.output(); provider.close(); sandbox.close()
 
-Layers: host.py (the grader-side Sandbox: probe, zygote start and stop), zygote.py (fork server in
-a fresh interpreter), namespaces.py, landlock.py, seccomp.py, limits.py (rlimits, cgroups, uid),
+Layers: host.py (the grader-side Sandbox: probe, zygote start and stop), plan.py (what to try: root
+or rootless, cgroup v1/v2/none), zygote.py (fork server in a fresh interpreter), namespaces.py (incl.
+the rootless user namespace), landlock.py, seccomp.py, limits.py (rlimits, uid, capabilities),
+uids.py (worker uids unique on the machine), cgroups.py with cgroupfs.py, cgroup1.py and cgroup2.py,
 worker.py (self-confinement and the request loop), wire.py (framing), remote.py (RemoteProvider,
 RemoteObject), protections.py (names and requirements).
 

@@ -17,6 +17,7 @@ libc.sethostname.argtypes = (ctypes.c_char_p, ctypes.c_size_t)
 X86_64 = platform.machine() == "x86_64"
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
 CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWPID = 0x20000000
@@ -27,9 +28,12 @@ MS_NOSUID = 2
 MS_NODEV = 4
 MS_NOEXEC = 8
 MS_REMOUNT = 32
+MS_NOATIME = 1024
+MS_NODIRATIME = 2048
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
+MS_RELATIME = 1 << 21
 
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
@@ -37,6 +41,11 @@ PR_SET_SECCOMP = 22
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_CHILD_SUBREAPER = 36
 PR_GET_NO_NEW_PRIVS = 39
+PR_CAPBSET_DROP = 24
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+SYS_CAPSET = 126  # x86_64
+CAPABILITY_VERSION_3 = 0x20080522
 
 
 def _check(ret: int, what: str) -> int:
@@ -62,6 +71,13 @@ def prctl(option: int, a: int = 0, b: int = 0, c: int = 0, d: int = 0) -> int:
 def sethostname(name: str) -> None:
     raw = name.encode()
     _check(libc.sethostname(raw, len(raw)), "sethostname")
+
+
+def capset_none() -> None:
+    """Clear this process's effective, permitted and inheritable capability sets (capset(2), v3)."""
+    header = (ctypes.c_uint32 * 2)(CAPABILITY_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()  # two {effective, permitted, inheritable} structs, all zero
+    syscall(SYS_CAPSET, ctypes.byref(header), ctypes.byref(data))
 
 
 def syscall(number: int, *args: object) -> int:

@@ -16,7 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import limits as _limits
+from . import cgroupfs as _cgroupfs
+from . import plan as _plan
 from . import protections as _protections
 from .limits import Limits
 from .remote import RemoteProvider, SandboxError
@@ -49,7 +50,7 @@ class Sandbox:
         self._closed = False
         self._cleanup: list[str] = []
         self._proc: subprocess.Popen | None = None
-        self.cgroup_parent: str | None = None
+        self.cgroup_dirs: tuple[str, ...] = ()
         work_dir = Path(work_dir).resolve()
         if not work_dir.exists():
             self._cleanup.append(str(work_dir))
@@ -70,9 +71,7 @@ class Sandbox:
             self._cleanup.append(short)
             sock = Path(short) / "zygote.sock"
         self.socket_path = str(sock)
-        root = os.geteuid() == 0
-        cgroups = [c for c in _limits.CONTROLLERS if root and f"cgroup_{c}" not in self._skip
-                   and os.path.exists(os.path.join(_limits.CGROUP_ROOT, c, "cgroup.procs"))]
+        plan = _plan.make(self._skip)
         fallback = tempfile.mkdtemp(prefix="ag-workers-")
         os.chmod(fallback, 0o711)
         self._cleanup.append(fallback)
@@ -80,9 +79,7 @@ class Sandbox:
             "socket": self.socket_path,
             "limits": {k: getattr(self.limits, k) for k in self.limits.__dataclass_fields__},
             "project_roots": sorted({_PACKAGE_ROOT, str(self.work_dir), os.getcwd()}),
-            "cgroups": cgroups,
-            "namespaces": [n for n in ("netns", "mntns", "pidns", "ipcns", "utsns") if root and n not in self._skip],
-            "try_uid": root and "uid" not in self._skip,
+            **plan.zygote_config(),
             "try_landlock": "landlock" not in self._skip,
             "try_seccomp": "seccomp" not in self._skip,
             "fallback_dir": fallback,
@@ -90,20 +87,17 @@ class Sandbox:
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "PYTHONPATH": _PACKAGE_ROOT, "LANG": "C.UTF-8",
                "HOME": str(self.work_dir), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "OPENBLAS_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
-        log = open(self.work_dir / "zygote.log", "wb")
-        try:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-s", "-m", "autograder.sandbox.zygote"], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=log, env=env, cwd=str(self.work_dir), close_fds=True,
-                start_new_session=True)
-        finally:
-            log.close()
-        assert self._proc.stdin is not None and self._proc.stdout is not None
-        self._proc.stdin.write(json.dumps(cfg).encode() + b"\n")
-        self._proc.stdin.flush()
-        ready = self._read_ready()
+        if plan.launcher:  # a systemd scope of its own, for a cgroup v2 subtree; plain start if that fails
+            env.update({k: os.environ[k] for k in ("XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS") if k in os.environ})
+            try:
+                ready = self._launch(cfg, env, plan.launcher)
+            except SandboxError:
+                self._stop_zygote()
+                ready = self._launch(cfg, env, ())
+        else:
+            ready = self._launch(cfg, env, ())
         self.baseline_vm = ready["baseline_vm"]
-        self.cgroup_parent = ready["cgroup_parent"]
+        self.cgroup_dirs = tuple(ready["cgroup_dirs"])
         self.runtime_paths = tuple(ready["runtime"])
         # probe by trying: a real worker, with nothing required, reports what it managed to apply
         empty = tempfile.mkdtemp(prefix="ag-probe-")
@@ -120,20 +114,35 @@ class Sandbox:
         applied = set(hello.get("applied", ()))
         self.protections: tuple[str, ...] = tuple(p for p in _protections.ALL if p in applied)
         self.failed: dict[str, str] = {str(k): str(v) for k, v in dict(hello.get("failed", {})).items()}
-        for name in self._skip:
-            self.failed[name] = "skipped"
-        if not root:
-            for name in ("netns", "mntns", "pidns", "ipcns", "utsns", "uid", "cgroup_memory", "cgroup_pids"):
-                self.failed.setdefault(name, "needs root")
-        for c in _limits.CONTROLLERS:
-            if c not in cgroups:
-                self.failed.setdefault(f"cgroup_{c}", "no cgroup v1 controller mounted")
+        for name, why in {**plan.not_tried, **ready["cgroup_failed"]}.items():
+            self.failed.setdefault(name, why)
         missing = _protections.missing(self.protections)
         if missing and not unsafe:
             raise IsolationUnavailable(
                 "cannot isolate student code on this machine: missing " + "; ".join(missing)
-                + f" [{self.describe()}]. Run as root on Linux with namespaces, Landlock and seccomp, "
-                "or pass --unsafe to grade without full isolation (only for trusted submissions).")
+                + f" [{self.describe()}]. Grade on Linux with namespaces (as root, or with unprivileged "
+                "user namespaces enabled), Landlock and seccomp, or pass --unsafe to grade without full "
+                "isolation (only for trusted submissions).")
+
+    def _launch(self, cfg: dict, env: dict[str, str], launcher: tuple[str, ...]) -> dict:
+        """Start the zygote (under `launcher` if given) and return its ready line."""
+        log = open(self.work_dir / "zygote.log", "wb")
+        try:
+            self._proc = subprocess.Popen(
+                [*launcher, sys.executable, "-s", "-m", "autograder.sandbox.zygote"], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=log, env=env, cwd=str(self.work_dir), close_fds=True,
+                start_new_session=True)
+        except OSError as exc:
+            raise SandboxError(f"cannot start the sandbox's zygote: {exc}") from None
+        finally:
+            log.close()
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        try:
+            self._proc.stdin.write(json.dumps(cfg).encode() + b"\n")
+            self._proc.stdin.flush()
+        except OSError as exc:  # it exited already (a launcher that cannot start it)
+            raise SandboxError(f"the sandbox's zygote exited at start ({exc.strerror or exc})") from None
+        return self._read_ready()
 
     def _read_ready(self) -> dict:
         assert self._proc is not None and self._proc.stdout is not None
@@ -169,7 +178,14 @@ class Sandbox:
         if self._closed or os.getpid() != self._owner:
             return  # a forked runner must not stop the grader's zygote
         self._closed = True
-        proc = self._proc
+        self._stop_zygote()
+        for path in self.cgroup_dirs:  # normally gone already; not if the zygote was killed
+            _cgroupfs.remove(path)
+        for path in self._cleanup:
+            shutil.rmtree(path, ignore_errors=True)
+
+    def _stop_zygote(self) -> None:
+        proc, self._proc = self._proc, None
         if proc is not None:
             try:
                 proc.send_signal(signal.SIGTERM)
@@ -182,11 +198,6 @@ class Sandbox:
                     f.close()  # type: ignore[union-attr]
                 except (OSError, AttributeError):
                     pass
-        if self.cgroup_parent:
-            for c in _limits.CONTROLLERS:
-                _limits.remove(_limits.parent_dir(self.cgroup_parent, c))
-        for path in self._cleanup:
-            shutil.rmtree(path, ignore_errors=True)
 
     def __enter__(self) -> Sandbox:
         return self

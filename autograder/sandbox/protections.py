@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-ALL = ("process", "netns", "mntns", "pidns", "ipcns", "utsns", "uid", "no_new_privs", "landlock", "seccomp",
-       "rlimits", "cgroup_memory", "cgroup_pids")
+ALL = ("process", "userns", "netns", "mntns", "pidns", "ipcns", "utsns", "uid", "no_new_privs", "landlock",
+       "seccomp", "rlimits", "cgroup_memory", "cgroup_pids")
 
 # each requirement is satisfied by any one of its alternatives
 REQUIRED: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("a separate process", ("process",)),
-    ("an unprivileged uid", ("uid",)),
+    # root: a uid of its own; rootless: the invoking (unprivileged) user, no capabilities, own user namespace
+    ("an unprivileged uid", ("uid", "userns")),
     ("resource limits", ("rlimits",)),
     ("network isolation", ("netns", "seccomp")),
     ("file isolation", ("landlock", "mntns")),
@@ -22,7 +23,9 @@ def missing(active: tuple[str, ...]) -> list[str]:
 
 def describe(active: tuple[str, ...], failed: dict[str, str], unsafe: bool) -> str:
     line = "sandbox: " + (", ".join(active) or "none")
-    off = [f"{name} ({failed.get(name, 'not tried')})" for name in ALL if name not in active]
+    # as root a uid per worker stands in for the rootless user namespace: not worth a line
+    off = [f"{name} ({failed.get(name, 'not tried')})" for name in ALL
+           if name not in active and not (name == "userns" and "uid" in active)]
     if off:
         line += "; unavailable: " + ", ".join(off)
     if unsafe and missing(active):

@@ -10,6 +10,7 @@ a fresh worker.
 
 from __future__ import annotations
 
+import base64
 import builtins
 import os
 import select
@@ -19,18 +20,24 @@ import time
 from typing import Any
 
 from gradekit import codec
-from gradekit.errors import (BadReturnValue, StudentCrash, StudentException, StudentImportError,
+from gradekit.errors import (BadReturnValue, StudentCodeError, StudentCrash, StudentException, StudentImportError,
                              StudentMemoryError, StudentTimeout, tag_student)
-from gradekit.handles import Handle
+from gradekit.handles import LIBRARIES, Handle
 
 from . import wire
 
 ALLOWED_EXCEPTIONS = ("ValueError", "TypeError", "ZeroDivisionError", "ArithmeticError", "OverflowError",
                       "FloatingPointError", "IndexError", "KeyError", "LookupError", "AttributeError",
                       "NotImplementedError", "RuntimeError", "RecursionError", "MemoryError", "AssertionError",
-                      "Exception")
+                      "PermissionError", "FileNotFoundError", "OSError", "Exception")
+# a PermissionError in the worker is almost always the sandbox saying no: tell the student what to change
+SANDBOX_REFUSED = (" (the grading sandbox refused this: student code may write only in its working folder, "
+                   "may not open network connections, and may not use shared memory, so DataLoader worker "
+                   "processes cannot start: use DataLoader(num_workers=0))")
 SPAWN_TIMEOUT = 30.0
-EXIT_REPORT_TIMEOUT = 5.0
+# the supervisor (grader code) reports only after the worker, its children and its cgroups are gone;
+# this bound only guards against a bug there, it is no part of normal clean-up
+EXIT_REPORT_TIMEOUT = 120.0
 # Output: each read of the worker's output pipe takes at most DRAIN_CHUNK bytes, so a flood never
 # holds a request past its deadline; after the worker is killed, what is left is read for at most
 # DRAIN_SECONDS; past OUTPUT_READ_BUDGET bytes per student the pipe is closed (writers get EPIPE).
@@ -159,6 +166,7 @@ class RemoteProvider:
         self._released: list[int] = []
         self._seq = 0
         self._closed = False
+        self._lost: StudentCodeError | None = None  # why the last worker was stopped (timeout, crash)
         self.last_hello: dict[str, Any] | None = None
 
     # -- the provider protocol ---------------------------------------------------------------------
@@ -190,6 +198,36 @@ class RemoteProvider:
             raise BadReturnValue(f"importing {name}.py did not give a module")
         self._modules[name] = value
         return value
+
+    def library(self, name: str) -> Any:
+        """The worker's own `torch` (see gradekit.handles.LIBRARIES), for tests to build objects there."""
+        if name not in LIBRARIES:
+            raise AttributeError(f"tests may only reach the libraries {', '.join(LIBRARIES)}")
+        key = f"@{name}"
+        handle = self._modules.get(key)
+        if (handle is not None and self._worker is not None and self._worker.exit is None
+                and handle._gk_gen == self._worker.gen):
+            return handle
+        worker = self._ensure_worker()
+        reply = self._request(worker, {"op": "library", "name": name}, f"importing {name} in the student's process")
+        value = self._decode_reply(worker, reply, name, (key,))
+        if not isinstance(value, RemoteObject):
+            raise BadReturnValue(f"importing {name} did not give a module")
+        self._modules[key] = value
+        return value
+
+    def stage(self, files: list[tuple[str, bytes]]) -> str:
+        """Write data files, in this order, into a new folder of the worker's work dir; return its path.
+
+        The folder belongs to the current worker: after a timeout or crash, stage the files again.
+        """
+        worker = self._ensure_worker()
+        payload = [[rel, base64.b64encode(data).decode("ascii")] for rel, data in files]
+        reply = self._request(worker, {"op": "stage", "files": payload}, "staging the test's data files")
+        path = self._decode_reply(worker, reply, "staging the test's data files", None)
+        if type(path) is not str:
+            raise BadReturnValue("staging the test's data files gave no path")
+        return path
 
     def set_time_limit(self, seconds: float) -> None:
         self.time_limit = float(seconds)
@@ -313,9 +351,12 @@ class RemoteProvider:
             reply = self._wait_reply(worker, deadline)
         except TimeoutError:
             self._kill_and_wait(worker)
+            self._lost = StudentTimeout(what, limit)
             raise StudentTimeout(what, limit) from None
         except _Dead:
-            raise self._death(worker, what) from None
+            death = self._death(worker, what)
+            self._lost = death
+            raise death from None
         except (wire.WireError, codec.DecodeError) as exc:
             self._kill_and_wait(worker)
             raise BadReturnValue(f"{what} sent malformed data: {exc}"[:300]) from None
@@ -420,18 +461,29 @@ class RemoteProvider:
             return handle
         path = handle._gk_path
         if path is None:
-            raise StudentCrash(f"a {handle._gk_type} object from a worker that was restarted "
-                               "(an earlier call crashed or timed out) cannot be used")
-        module = self.module(path[0])
+            raise self._lost_object(handle._gk_type)
+        module = self.library(path[0][1:]) if path[0].startswith("@") else self.module(path[0])
         if len(path) == 1:
             return module
         return self._apply(module, "getattr", (path[1],))
+
+    def _lost_object(self, type_name: str) -> StudentCodeError:
+        """A handle of a stopped worker: say which earlier failure stopped it, with that failure's cause."""
+        lost = self._lost
+        if isinstance(lost, StudentTimeout):
+            return StudentTimeout(lost.what, lost.seconds,
+                                  f"not run: this test uses a {type_name} object that was lost when an earlier "
+                                  f"call ({lost.what}) exceeded the time limit of {lost.seconds:g} s and the "
+                                  "student's process was stopped; fix that timeout first")
+        why = f" ({lost})" if lost is not None else ""
+        return StudentCrash(f"not run: this test uses a {type_name} object that was lost when the student's "
+                            f"process ended during an earlier call{why}"[:600])
 
     def _encode_arg(self, value: Any, gen: int) -> Any:
         def ref(obj: Any) -> int:
             if isinstance(obj, RemoteObject) and obj._gk_provider is self:
                 if obj._gk_gen != gen:
-                    raise StudentCrash(f"a {obj._gk_type} object from a worker that was restarted cannot be used")
+                    raise self._lost_object(obj._gk_type)
                 return obj._gk_id
             raise TypeError(f"cannot pass a {type(obj).__name__} to student code")
 
@@ -467,6 +519,18 @@ class RemoteProvider:
             what = f"{operands[0]}({label})"
             wire_ops = [operands[0]]
             path = None
+        elif operation == "getitem":
+            what = f"{label}[...]"
+            wire_ops = [self._encode_arg(operands[0], worker.gen)]
+            path = None
+        elif operation == "len":
+            what = f"len({label})"
+            wire_ops = []
+            path = None
+        elif operation == "iter":
+            what = f"iterating {label}"
+            wire_ops = [int(operands[0])]
+            path = None
         else:
             raise ValueError(f"unknown operation {operation!r}")
         reply = self._request(worker, {"op": "apply", "target": handle._gk_id, "operation": operation,
@@ -491,6 +555,7 @@ class RemoteProvider:
         if "exc" in reply:
             exc = _student_exception(reply["exc"])
             if isinstance(exc, StudentMemoryError):
+                self._lost = exc
                 self._kill_and_wait(worker)  # its heap may stay full: the next call gets a fresh worker
             raise exc
         if "exit" in reply:
@@ -520,7 +585,7 @@ def _student_exception(info: Any) -> BaseException:
     for name in names:
         if name in ALLOWED_EXCEPTIONS:
             cls = getattr(builtins, name)
-            exc = cls(message)
+            exc = cls(message + SANDBOX_REFUSED if name == "PermissionError" else message)
             return tag_student(exc)
     return StudentException(type_name or "exception", message)
 

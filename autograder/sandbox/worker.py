@@ -6,17 +6,23 @@ rlimits, Landlock, an unprivileged uid, no_new_privs, seccomp. Each step that su
 the risky ones are then verified by trying (a socket must be refused, /etc must be unreadable, the uid
 must not be 0). If a protection the sandbox requires is missing the worker refuses to serve.
 
-Requests (JSON, see wire.py): {"op": "import", "name"} | {"op": "apply", "target", "operation",
-"operands", "free"}. Replies: {"ok": value} | {"exc": {"mro", "message"}} | {"import_error": detail}
+Requests (JSON, see wire.py): {"op": "import", "name"} | {"op": "library", "name"} (a module of
+gradekit.handles.LIBRARIES, e.g. torch, for tests to build modules and optimizers here) |
+{"op": "stage", "files": [[relative path, base64]]} (data files a test writes into a fresh folder of
+the work dir; the reply is its path) | {"op": "apply", "target", "operation", "operands", "free"}.
+Replies: {"ok": value} | {"exc": {"mro", "message"}} | {"import_error": detail}
 | {"bad": why} | {"exit": code}. Values are gradekit.codec encodings; non-plain objects stay in the
 object table here and travel as references.
 """
 
 from __future__ import annotations
 
-import time
+import base64
+import importlib
 import importlib.util
+import itertools
 import operator
+import time
 import os
 import signal
 import socket
@@ -24,10 +30,12 @@ import sys
 from typing import Any
 
 from gradekit import codec
-from gradekit.handles import BINARY_OPS, UNARY_OPS
+from gradekit.direct import write_staged
+from gradekit.handles import BINARY_OPS, LIBRARIES, UNARY_OPS
 from gradekit.errors import describe_import_error
 
 from . import _sys, landlock, limits, namespaces, seccomp, wire
+from .cgroupfs import WorkerCgroup
 
 CHANNEL_FD = 3
 MESSAGE_CHARS = 500
@@ -38,7 +46,7 @@ DEVICES = ["/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"]
 
 
 def confine(ctx: dict[str, Any], chan_fd: int, out_fd: int,
-            cg: limits.Cgroups | None) -> tuple[list[str], dict[str, str]]:
+            cg: WorkerCgroup | None) -> tuple[list[str], dict[str, str]]:
     applied: list[str] = list(ctx["applied"])
     failed: dict[str, str] = dict(ctx["failed"])
 
@@ -81,6 +89,8 @@ def confine(ctx: dict[str, Any], chan_fd: int, out_fd: int,
         step("landlock", landlock.restrict, ctx["runtime"] + SYSTEM_READ + [src], [work], DEVICES)
     if ctx["uid"] is not None:
         step("uid", limits.drop_privileges, ctx["uid"])
+    if "userns" in applied:  # rootless: the invoking user's uid, and no capabilities in its namespace
+        step("userns", limits.drop_capabilities)
     _sys.libc.prctl(_sys.PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     step("no_new_privs", _sys.prctl, _sys.PR_SET_NO_NEW_PRIVS, 1)
     if "no_new_privs" in applied and ctx["try_seccomp"]:
@@ -106,7 +116,7 @@ def confine(ctx: dict[str, Any], chan_fd: int, out_fd: int,
     return applied, failed
 
 
-def run(ctx: dict[str, Any], chan_fd: int, out_fd: int, cg: limits.Cgroups | None) -> None:
+def run(ctx: dict[str, Any], chan_fd: int, out_fd: int, cg: WorkerCgroup | None) -> None:
     """Entry point in the freshly forked worker (never returns)."""
     code = 0
     t0 = time.perf_counter()
@@ -150,6 +160,7 @@ class Server:
         self.src = src
         self.table: dict[int, Any] = {}
         self.next_id = 1
+        self.staged = 0
 
     def add(self, obj: Any) -> int:
         i = self.next_id
@@ -183,6 +194,10 @@ class Server:
             op = request["op"]
             if op == "import":
                 return self.import_module(request["name"])
+            if op == "library":
+                return self.library(request["name"])
+            if op == "stage":
+                return self.stage(request["files"])
             if op == "apply":
                 obj = self.table[request["target"]]
                 return self.apply(obj, request["operation"], request["operands"])
@@ -211,6 +226,25 @@ class Server:
                 return {"import_error": describe_import_error(exc)[:MESSAGE_CHARS]}
         return {"ok": {"__ref__": self.add(module), "type": "module"}}
 
+    def library(self, name: Any) -> dict[str, Any]:
+        if name not in LIBRARIES:
+            return {"bad": "not a library tests may use"}
+        try:
+            module = importlib.import_module(name)
+        except BaseException as exc:  # noqa: BLE001 - e.g. torch missing, or broken by the student
+            return {"exc": _describe(exc)}
+        return {"ok": {"__ref__": self.add(module), "type": "module"}}
+
+    def stage(self, files: Any) -> dict[str, Any]:
+        self.staged += 1
+        folder = os.path.join(os.getcwd(), f"staged-{self.staged}")
+        try:
+            os.mkdir(folder, 0o755)
+            write_staged(folder, [(str(rel), base64.b64decode(data, validate=True)) for rel, data in files])
+        except (OSError, ValueError) as exc:
+            return {"bad": f"cannot stage the test's files: {exc}"[:MESSAGE_CHARS]}
+        return {"ok": folder}
+
     def _decode(self, value: Any) -> Any:
         return codec.decode(value, lambda i, _type: self.table[i])
 
@@ -234,6 +268,15 @@ class Server:
                 if operands[0] not in UNARY_OPS:
                     return {"bad": "unknown operator"}
                 result = getattr(operator, operands[0])(obj)
+            elif operation == "getitem":
+                result = obj[self._decode(operands[0])]
+            elif operation == "len":
+                result = len(obj)
+            elif operation == "iter":
+                limit = int(operands[0])
+                result = list(itertools.islice(iter(obj), limit + 1))
+                if len(result) > limit:
+                    return {"bad": f"iterating the object gave more than {limit} items"}
             else:
                 return {"bad": f"unknown operation {operation!r}"}
         except SystemExit as exc:

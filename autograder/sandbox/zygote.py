@@ -4,14 +4,14 @@ Started by Sandbox.start as `python -m autograder.sandbox.zygote`, with the conf
 line on stdin. It imports numpy and torch (running no torch op: forking after one can deadlock), then
 listens on a Unix socket in a root-only directory and answers with one line on stdout.
 
-Each connection asks for one worker: {"student_dir", "student_id"}. The zygote allocates a uid slot and
-forks a *supervisor*, which
+Each connection asks for one worker: {"student_dir", "student_id"}. The zygote claims a worker uid
+(unique on the machine, uids.py) and forks a *supervisor*, which
   1. reads the student's regular files (never following symlinks),
   2. creates the worker's cgroups, unshares the namespaces, builds the mount view (namespaces.py),
   3. forks the worker (pid 1 of the new pid namespace; it confines itself, worker.py),
   4. sends the client the worker's channel, its output pipe and a pidfd (SCM_RIGHTS),
   5. waits: when the worker dies it reports {"status", "oom"}; when the client hangs up it kills it,
-  6. removes the cgroups and exits (the zygote then frees the uid slot).
+  6. removes the cgroups and exits, which releases the uid claim.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-from . import _sys, limits, namespaces, worker, wire  # noqa: E402
+from . import _sys, cgroups, limits, namespaces, uids, worker, wire  # noqa: E402
 
 MAX_STUDENT_BYTES = 64 << 20
 MAX_STUDENT_FILES = 2000
@@ -38,7 +38,8 @@ PRELOAD = ("numpy", "torch", "math", "statistics", "random", "collections", "ite
            "operator", "copy", "dataclasses", "typing", "json", "re", "decimal", "fractions", "heapq",
            "bisect", "string", "textwrap", "abc", "enum", "numbers", "time", "warnings", "contextlib",
            "traceback", "linecache", "inspect", "importlib.util", "unittest", "numpy.linalg", "numpy.random",
-           "torch.nn", "torch.nn.functional", "torch.optim", "torch.autograd")
+           "torch.nn", "torch.nn.functional", "torch.optim", "torch.autograd", "torch.utils.data",
+           "torch._dynamo")  # torch.optim's first step imports torch._dynamo: about 1 s per worker otherwise
 
 
 def preload() -> None:
@@ -137,23 +138,15 @@ class Zygote:
     def __init__(self, cfg: dict[str, Any]) -> None:
         self.cfg = cfg
         self.limits = limits.Limits(**cfg["limits"])
-        self.slots: dict[int, int] = {}  # supervisor pid -> slot
+        self.slots: dict[int, int | None] = {}  # supervisor pid -> the worker uid it holds
         self.seq = 0
         self.runtime = runtime_paths(cfg["project_roots"])
         self.baseline_vm = limits.vm_size()
-        self.cgroup_parent = f"autograder-{os.getpid()}"
-        limits.sweep_stale()
+        self.cgroup_run, self.cgroup_dirs, self.cgroup_failed = cgroups.start_run(cfg["cgroups"], os.getpid())
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind(cfg["socket"])
         os.chmod(cfg["socket"], 0o600)
         self.listener.listen(64)
-
-    def free_slot(self) -> int:
-        used = set(self.slots.values())
-        for slot in range(limits.UID_SLOTS):
-            if slot not in used:
-                return slot
-        raise RuntimeError("no free worker uid")
 
     def reap(self) -> None:
         while True:
@@ -167,7 +160,8 @@ class Zygote:
 
     def serve(self) -> None:
         sys.stdout.write(json.dumps({"ready": True, "pid": os.getpid(), "baseline_vm": self.baseline_vm,
-                                     "runtime": self.runtime, "cgroup_parent": self.cgroup_parent}) + "\n")
+                                     "runtime": self.runtime, "cgroup_dirs": self.cgroup_dirs,
+                                     "cgroup_failed": self.cgroup_failed}) + "\n")
         sys.stdout.flush()
         stdin = sys.stdin.fileno()
         while True:
@@ -188,11 +182,28 @@ class Zygote:
         conn.settimeout(10)
         request = wire.recv(conn, 1 << 16)
         conn.settimeout(None)
-        slot = self.free_slot()
+        uid, lock = None, -1
+        if self.cfg["try_uid"]:  # machine-wide: the supervisor holds the claim until its worker is gone
+            held = {u for u in self.slots.values() if u is not None}
+            subs = self.cfg.get("sub_ids")
+            try:
+                if subs:  # rootless: a subordinate uid of this user's range
+                    uid, lock = uids.claim(held, base=subs[0], slots=min(subs[2], uids.UID_SLOTS),
+                                           lock_dir=self.cfg["uid_locks"])
+                else:
+                    uid, lock = uids.claim(held, lock_dir=self.cfg["uid_locks"])
+            except OSError as exc:
+                self._refuse(conn, f"no worker uid: {exc}")
+                return
         self.seq += 1
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except BaseException:
+            if lock >= 0:
+                os.close(lock)
+            raise
         if pid == 0:
             code = 1
             try:
@@ -200,14 +211,16 @@ class Zygote:
                 _sys.prctl(_sys.PR_SET_CHILD_SUBREAPER, 0)
                 _sys.prctl(_sys.PR_SET_PDEATHSIG, signal.SIGKILL)
                 self.listener.close()
-                code = self.supervise(conn, request, slot)
+                code = self.supervise(conn, request, uid)
             except BaseException:  # noqa: BLE001
                 traceback.print_exc()
             finally:
                 os._exit(code)
-        self.slots[pid] = slot
+        if lock >= 0:
+            os.close(lock)  # the supervisor's copy keeps the uid claimed
+        self.slots[pid] = uid
 
-    def supervise(self, conn: socket.socket, request: dict[str, Any], slot: int) -> int:
+    def supervise(self, conn: socket.socket, request: dict[str, Any], uid: int | None) -> int:
         cfg = self.cfg
         t0 = time.perf_counter()
         try:
@@ -217,13 +230,13 @@ class Zygote:
             error = f"cannot read the submission: {exc.strerror}"
         else:
             error = None
-        uid = limits.UID_BASE + slot if cfg["try_uid"] else None
-        cg = None
-        if cfg["cgroups"]:
-            cg = limits.Cgroups(self.cgroup_parent, f"w{slot}-{self.seq}", self.limits, tuple(cfg["cgroups"]))
+        cg = self.cgroup_run.worker(f"w{self.seq}", self.limits) if self.cgroup_run is not None else None
         applied = ["process"] + (cg.applied if cg else [])
         failed = dict(cg.failed) if cg else {}
-        ns_applied, ns_failed = namespaces.unshare_all(tuple(cfg["namespaces"]))
+        subs = cfg.get("sub_ids")
+        sub_ids = (uid, subs[1] + uid - subs[0]) if subs and uid is not None else None
+        worker_uid = namespaces.worker_id_inside(os.geteuid()) if sub_ids else uid  # as the worker sees it
+        ns_applied, ns_failed = namespaces.unshare_all(tuple(cfg["namespaces"]), user=cfg["userns"], sub_ids=sub_ids)
         applied += ns_applied
         failed.update(ns_failed)
         if "mntns" in ns_applied:
@@ -235,13 +248,13 @@ class Zygote:
                 failed["mntns"] = str(exc)
                 return self._refuse(conn, f"cannot build the worker's file system view: {exc}")
         else:
-            base = os.path.join(cfg["fallback_dir"], f"w{slot}-{self.seq}")
+            base = os.path.join(cfg["fallback_dir"], f"w{self.seq}")
             src, work = os.path.join(base, "src"), os.path.join(base, "work")
             os.makedirs(base, 0o755)
-        write_student_files(files, src, work, uid)
+        write_student_files(files, src, work, worker_uid)
         ctx = {"applied": applied, "failed": failed, "limits": cfg["limits"],
                "baseline_vm": self.baseline_vm,
-               "runtime": self.runtime, "src": src, "work": work, "uid": uid, "required": list(request.get("required", [])),
+               "runtime": self.runtime, "src": src, "work": work, "uid": worker_uid, "required": list(request.get("required", [])),
                "try_landlock": cfg["try_landlock"], "try_seccomp": cfg["try_seccomp"]}
         parent_chan, child_chan = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         out_r, out_w = os.pipe()
@@ -355,8 +368,8 @@ def main() -> None:
                     time.sleep(0.005)
             except ChildProcessError:
                 break
-        for controller in cfg.get("cgroups", ()):  # the per-run parent; workers' own dirs are gone
-            limits.remove(limits.parent_dir(zygote.cgroup_parent, controller))
+        if zygote.cgroup_run is not None:  # the per-run parent; workers' own dirs are gone
+            zygote.cgroup_run.remove()
 
 
 if __name__ == "__main__":

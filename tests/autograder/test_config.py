@@ -72,3 +72,16 @@ def test_invalid_yaml_and_missing_file(tmp_path: Path) -> None:
 def test_real_assignments_load(course) -> None:  # type: ignore[no-untyped-def]
     for assignment in course.assignments():
         assert assignment.spec.questions
+
+
+def test_hidden_scores_policy_is_explicit_and_safe_by_default(tmp_path: Path) -> None:
+    assert load_assignment(write(tmp_path, GOOD)).hidden_scores == "until_published"
+    shown = GOOD.replace("files:", "hidden_scores: visible\nfiles:", 1)
+    assert load_assignment(write(tmp_path, shown)).hidden_scores == "visible"
+    with pytest.raises(ConfigError, match="hidden_scores: expected one of until_published, visible"):
+        load_assignment(write(tmp_path, GOOD.replace("files:", "hidden_scores: later\nfiles:", 1)))
+    eager = GOOD.replace("    points: {public: 1, hidden: 2}",
+                         "    points: {public: 1, hidden: 2}\n    hidden_visibility: visible", 1)
+    with pytest.raises(ConfigError, match="set `hidden_scores: visible` to allow that"):
+        load_assignment(write(tmp_path, eager))
+    assert load_assignment(write(tmp_path, eager.replace("files:", "hidden_scores: visible\nfiles:", 1)))

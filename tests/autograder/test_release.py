@@ -94,3 +94,56 @@ def test_student_with_solution_sees_full_public_points(tmp_path: Path) -> None:
 def test_committed_release_is_up_to_date(course: CourseDir) -> None:
     for name in course.assignment_names():
         assert check_release(course, name) == [], "release/ is out of date: run `autograder release`"
+
+
+def test_release_tells_students_how_to_set_up_and_what_to_submit(tmp_path: Path) -> None:
+    course = CourseDir(make_course(tmp_path))
+    files = build_release(course, "toy")
+    assert files["requirements.txt"].decode() == "numpy>=1.26\npytest>=8.0\n", "the kit's needs and the tests' imports"
+    readme = files["README.md"].decode()
+    for section in ("## Setup", "## What to submit", "## Points"):
+        assert section in readme
+    submit = readme[readme.index("## What to submit"):readme.index("## Points")]
+    assert "`toy.py`, `extra.py`" in submit and "pip install -r requirements.txt" in readme
+    assert "| `double` | Double an array | 1 | 2 | 3 |" in readme and "| **total** | | 2 | 3 | 5 |" in readme
+
+
+def test_points_table_follows_assignment_yaml(tmp_path: Path) -> None:
+    """The table went stale by hand while `release --check` passed; generated, a points change shows."""
+    course = CourseDir(make_course(tmp_path))
+    write_release(course, "toy")
+    yaml_path = course.assignments_dir / "toy" / "assignment.yaml"
+    yaml_path.write_text(yaml_path.read_text().replace("points: {public: 1, hidden: 2}", "points: {public: 1, hidden: 7}"))
+    assert "out of date: release/toy/README.md" in check_release(course, "toy")
+    assert "| `double` | Double an array | 1 | 7 | 8 |" in build_release(course, "toy")["README.md"].decode()
+
+
+def test_a_hand_written_points_table_is_refused(tmp_path: Path) -> None:
+    course = CourseDir(make_course(tmp_path))
+    (course.assignments_dir / "toy" / "README.md").write_text("# Toy\n\n| question | public | hidden |\n| --- | --- | --- |\n")
+    with pytest.raises(ReleaseError, match="hand-written points table.*autograder: points"):
+        build_release(course, "toy")
+
+
+def test_a_missing_test_dependency_is_one_line(tmp_path: Path) -> None:
+    course = CourseDir(make_course(tmp_path))
+    folder = write_release(course, "toy")
+    code = "import sys; sys.modules['numpy'] = None\nimport pytest; sys.exit(pytest.main([]))"
+    run = subprocess.run([sys.executable, "-c", code], cwd=folder, capture_output=True, text=True,
+                         env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    assert run.returncode == 4, run.stdout + run.stderr
+    assert run.stderr.strip().splitlines() == [
+        "ERROR: the tests need numpy, which is not installed for this Python: run "
+        "`python -m pip install -r requirements.txt` in this folder (see the README's Setup section)"]
+    assert "Traceback" not in run.stdout + run.stderr and "ModuleNotFoundError" not in run.stdout + run.stderr
+
+
+def test_requirement_pins_are_the_graders_own() -> None:
+    import tomllib
+
+    from autograder.readme import PINS
+
+    root = Path(__file__).resolve().parents[2]
+    deps = tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
+    for pin in PINS.values():
+        assert pin in deps, f"{pin} differs from pyproject.toml's {deps}"

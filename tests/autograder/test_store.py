@@ -28,7 +28,8 @@ def test_reads_every_result_sorted_and_skips_other_files(results_dir: Path) -> N
     bob = loaded[1]
     assert bob.score == 9.0 and bob.max_score == 15.0 and bob.status == "graded"
     sigmoid = bob.question("sigmoid")
-    assert sigmoid is not None and len(sigmoid.tests_of(hidden=True)) == 2
+    assert sigmoid is not None and sigmoid.id == "sigmoid" and len(sigmoid.tests_of(hidden=True)) == 2
+    assert bob.question("no-such-question") is None, "a question the result lacks is None, not a KeyError"
     assert loaded[3].status == "error" and "empty" in (loaded[3].error or "")
     assert bob.protections and bob.student == "bob"
 

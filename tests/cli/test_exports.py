@@ -32,7 +32,7 @@ def run(*args: str) -> click.testing.Result:
 
 def test_every_export_command_is_registered() -> None:
     assert {c.name for c in EXPORT_COMMANDS} == {"export", "feedback", "report", "gradebook", "diff", "gradescope"}
-    assert set(main.commands) == {"release", "grade"} | {c.name for c in EXPORT_COMMANDS}
+    assert set(main.commands) == {"new", "release", "grade"} | {c.name for c in EXPORT_COMMANDS}
     assert set(main.commands["export"].commands) == {"canvas", "moodle"}  # type: ignore[attr-defined]
 
 
@@ -83,7 +83,10 @@ def test_feedback_and_report(course: Path) -> None:
     assert res.exit_code == 0 and "wrote 8 files (4 students)" in res.output
     assert (course / "grades" / "feedback" / "bob.md").read_text().startswith("# Demo: backprop")
     res = run("report", "--out", "report.html")
-    assert res.exit_code == 0 and (course / "report.html").read_text().count("data:image/png;base64,") == 2
+    page = (course / "report.html").read_text()
+    assert res.exit_code == 0 and page.count("<svg") == 2
+    assert '<a href="grades/feedback/bob.html">feedback</a>' in page, "links relative to the report"
+    assert (course / "grades" / "feedback" / "bob.html").is_file()
     res = run("report", "missing-folder")
     assert res.exit_code == 2 and "no results folder missing-folder" in res.output
 

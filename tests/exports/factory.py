@@ -23,6 +23,7 @@ ASSIGNMENT_YAML = f"""\
 name: {ASSIGNMENT}
 title: "{SPEC.title}"
 files: [bp.py, optim.py]
+hidden_scores: visible
 questions:
   - id: sigmoid
     title: "Sigmoid gate"

@@ -28,8 +28,10 @@ TEST_KEYS = {"score", "max_score", "status", "name", "name_format", "number", "o
              "visibility", "extra_data"}
 
 
-def validate_gradescope(data: dict[str, Any]) -> None:
-    """The autograder specification's results.json, plus our rule that the total stays visible."""
+def validate_gradescope(data: dict[str, Any], hidden_scores: str = "visible") -> None:
+    """The autograder specification's results.json, plus the policy's rule: with `visible` the total
+    stays visible (no points on a test students cannot see); with `until_published` students see no
+    hidden points and no total before publication."""
     assert set(data) <= TOP_KEYS
     assert isinstance(data["score"], float) and isinstance(data["execution_time"], int)
     assert data["output_format"] in FORMATS and data["visibility"] in VISIBILITY
@@ -41,8 +43,10 @@ def validate_gradescope(data: dict[str, Any]) -> None:
         assert t["status"] in ("passed", "failed") and t["visibility"] in VISIBILITY
         assert t["output_format"] in FORMATS and all(isinstance(tag, str) for tag in t["tags"])
         assert 0 <= t["score"] <= t["max_score"] or t["max_score"] == 0 == t["score"]
-        if t["max_score"] > 0:  # "if test cases are hidden, students will not be able to see their total"
-            assert t["visibility"] == "visible", f"{t['name']} carries points but is not visible"
+        if t["max_score"] > 0 and hidden_scores == "visible":  # "if test cases are hidden, students will
+            assert t["visibility"] == "visible", f"{t['name']} carries points but is not visible"  # not see their total"
+        if "hidden" in t.get("tags", ()) and hidden_scores == "until_published":
+            assert t["visibility"] != "visible", f"{t['name']} shows hidden points before publication"
         numbers.append(tuple(int(p) for p in t["number"].split(".")))
     assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
     assert abs(sum(t["score"] for t in data["tests"]) - data["score"]) < 1e-6
@@ -50,7 +54,8 @@ def validate_gradescope(data: dict[str, Any]) -> None:
 
 
 def test_results_json_follows_the_spec_and_keeps_the_total_visible() -> None:
-    data = to_gradescope(result("bob", {"sigmoid/public/1", "sigmoid/hidden/0", "adam/hidden/1"}), QUESTIONS)
+    data = to_gradescope(result("bob", {"sigmoid/public/1", "sigmoid/hidden/0", "adam/hidden/1"}), QUESTIONS,
+                         hidden_scores="visible")
     validate_gradescope(data)
     assert data["score"] == 9.0 and data["visibility"] == "visible" and data["execution_time"] == 2
     by_name = {t["name"]: t for t in data["tests"]}
@@ -69,7 +74,8 @@ def test_results_json_follows_the_spec_and_keeps_the_total_visible() -> None:
 
 
 def test_questions_as_dicts_and_default_visibility() -> None:
-    data = to_gradescope(result("alice"), [{"id": "adam", "title": "Adam!", "hidden_visibility": "after_due_date"}])
+    data = to_gradescope(result("alice"), [{"id": "adam", "title": "Adam!", "hidden_visibility": "after_due_date"}],
+                         hidden_scores="visible")
     validate_gradescope(data)
     assert data["tests"][0]["name"].startswith("Adam!")  # the spec's order first
     assert {t["visibility"] for t in data["tests"] if t["name"].endswith("hidden tests")} == {"after_due_date",
@@ -80,7 +86,8 @@ def test_questions_as_dicts_and_default_visibility() -> None:
 
 
 def test_error_result() -> None:
-    data = to_gradescope(result("dave", status="error", error="the submission is empty"), QUESTIONS)
+    data = to_gradescope(result("dave", status="error", error="the submission is empty"), QUESTIONS,
+                         hidden_scores="visible")
     validate_gradescope(data)
     assert data["score"] == 0.0 and "could not be graded: the submission is empty" in data["output"]
     assert [t["max_score"] for t in data["tests"]] == [6.0, 9.0]
@@ -188,8 +195,25 @@ def test_run_autograder_grades_inside_the_gradescope_layout(tmp_path: Path) -> N
     proc = _run_autograder(root)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     data = json.loads((root / "results" / "results.json").read_text())
-    validate_gradescope(data)
+    validate_gradescope(data, "until_published")  # the toy course keeps the default policy
     assert data["score"] == 2.5, proc.stdout
+    assert "shown when grades are published" in data["output"] and "2.5" not in data["output"]
     full = json.loads((root / "results" / "autograder_result.json").read_text())
     assert full["student"] == "bob@uni.edu"
     assert full["seed"] == seed_for("bob@uni.edu", "toy", ""), "the same seed as a local run for this student"
+
+
+def test_hidden_scores_until_published_reveal_nothing_hidden_before_publication() -> None:
+    bob = result("bob", {"sigmoid/public/1", "sigmoid/hidden/0", "adam/hidden/1"})
+    shown = to_gradescope(bob, QUESTIONS, hidden_scores="visible")
+    kept = to_gradescope(bob, QUESTIONS, hidden_scores="until_published")
+    validate_gradescope(kept, "until_published")
+    assert kept["score"] == shown["score"] == 9.0  # the same grade, published later
+    hidden = [t for t in kept["tests"] if "hidden" in t["tags"]]
+    assert [(t["score"], t["max_score"], t["visibility"]) for t in hidden] == [
+        (2.0, 4.0, "after_published"), (3.0, 6.0, "after_published")]  # each carries its own points
+    visible = [t for t in kept["tests"] if t["visibility"] == "visible"]
+    assert sum(t["score"] for t in visible) == 4.0  # the public points only
+    assert "9" not in kept["output"] and "Public tests: 4 / 5 points" in kept["output"]
+    with pytest.raises(GradescopeError, match="hidden_scores 'soon'"):
+        to_gradescope(bob, QUESTIONS, hidden_scores="soon")

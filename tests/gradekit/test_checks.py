@@ -38,6 +38,25 @@ def test_message_names_shape_errors_tolerance_and_hint() -> None:
         assert part in msg, (part, msg)
 
 
+@pytest.mark.parametrize(("received", "expected"), [([0.0, 1e-3], [0.0, 0.0]), (1e-3, 0.0)])
+def test_no_made_up_relative_error_when_expected_is_zero(received: object, expected: object) -> None:
+    """A relative error of a value expected to be 0 is undefined: say so, never "max rel error 0"."""
+    with pytest.raises(CheckFailure) as info:
+        if np.ndim(expected):
+            checks.check_array(np.array(received), np.array(expected), name="grad")
+        else:
+            checks.check_close(received, expected, name="loss")
+    msg = str(info.value)
+    assert "max rel error" not in msg and "no rel error (the expected values are 0 where they differ)" in msg, msg
+    assert "max abs error 0.001" in msg
+
+
+def test_relative_error_counts_the_values_outside_the_tolerance() -> None:
+    with pytest.raises(CheckFailure) as info:
+        checks.check_array(np.array([0.5, 4.0]), np.array([0.0, 2.0]), name="x")
+    assert "max rel error 1;" in str(info.value), str(info.value)
+
+
 def test_wrong_shape_is_refused_even_if_broadcastable() -> None:
     with pytest.raises(CheckFailure, match="wrong shape"):
         checks.check_array(np.ones((3, 1)), np.ones(3), name="x")

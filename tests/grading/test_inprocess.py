@@ -27,3 +27,15 @@ def test_each_student_gets_their_own_outcomes_through_the_hook(tmp_path: Path) -
     assert bob.max_score == assignment.spec.max_score and bob.score < bob.max_score
     assert bob.question("counter").score == bob.question("counter").max_score  # only `double` is buggy
     assert len(outcomes["alice"]) == len(outcomes["bob"]), "the same tests ran for both"
+
+
+def test_a_batch_can_run_chosen_questions_and_hidden_tests_only(tmp_path: Path) -> None:
+    """The mutant bank's mode: only the chosen question's tests run, and with public=False only hidden ones."""
+    course = CourseDir(make_course(tmp_path / "course"))
+    assignment = course.assignment("toy")
+    folders = {"bob": submission(tmp_path / "subs" / "bob", toy=BUGGY_TOY)}
+    everything = run_inprocess_batch(course, assignment, folders)["bob"]
+    chosen = run_inprocess_batch(course, assignment, folders, public=False, questions=frozenset({"double"}))["bob"]
+    assert {o.question for o in everything} == {q.id for q in assignment.spec.questions} != {"double"}
+    assert chosen and {o.question for o in chosen} == {"double"} and all(o.hidden for o in chosen)
+    assert {o.nodeid for o in chosen} == {o.nodeid for o in everything if o.question == "double" and o.hidden}

@@ -79,3 +79,27 @@ def test_safe_mode_refuses_without_protections_and_unsafe_mode_still_runs(tmp_pa
     finally:
         box.close()
     assert not (tmp_path / "b").exists()
+
+
+def test_a_scope_launcher_that_fails_falls_back_to_a_plain_start(tmp_path, monkeypatch) -> None:
+    from dataclasses import replace
+
+    from autograder.sandbox import plan
+
+    real = plan.make
+    tried = []
+
+    def with_launcher(*args, **kwargs):
+        p = real(*args, **kwargs)
+        tried.append(True)
+        return replace(p, launcher=("/bin/false",))  # like systemd-run without a user bus: exits at once
+
+    monkeypatch.setattr(plan, "make", with_launcher)
+    box = Sandbox.start(work_dir=tmp_path / "sb", limits=TEST_LIMITS)
+    try:
+        assert tried and "seccomp" in box.protections
+        folder = _folder(tmp_path, "carl", m="def f():\n    return 7\n")
+        with box.provider(folder, student_id="carl") as p:
+            assert p.module("m").f() == 7
+    finally:
+        box.close()

@@ -214,8 +214,8 @@ def test_timeout_then_a_fresh_worker_and_stale_handles(student) -> None:
         m.spin()
     assert time.monotonic() - t0 < 2.5
     assert m.ok() == 5  # module handles and module functions re-resolve in the new worker
-    with pytest.raises(StudentCrash, match="restarted"):
-        x.data
+    with pytest.raises(StudentTimeout, match=r"lost when an earlier call \(m.spin\(\)\) exceeded"):
+        x.data  # the object died with the timed-out worker: the message names that timeout
 
 
 def test_exits_and_crashes_are_never_a_pass(student) -> None:
@@ -292,11 +292,13 @@ def test_writers_that_outlive_the_call_cannot_hold_close(student) -> None:
     p = student(m="""
         import os
         def spam():
+            # more than the 8 KiB kept, written first: once the children have flooded the pipe past the
+            # grader's read budget it is closed, and a write after the forks could get EPIPE (a race)
+            os.write(1, b"w" * 16384)
             for _ in range(3):
                 if os.fork() == 0:
                     while True:
                         os.write(1, b"w" * 4096)
-            os.write(1, b"w" * 16384)  # more than the 8 KiB kept, whenever the children get to run
             return 42
     """)
     assert p.module("m").spam() == 42

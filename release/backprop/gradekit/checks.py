@@ -109,15 +109,17 @@ def _compare(
         return
     ratio = np.where(allowed > 0, err / np.maximum(allowed, _TINY), np.inf)
     worst = np.unravel_index(int(np.argmax(ratio)), ratio.shape) if ratio.ndim else ()
-    n_bad = int((err > allowed).sum())
+    outside = err > allowed
+    n_bad = int(outside.sum())
     lines = [f"shape {expected.shape}; {n_bad} of {err.size} values outside the tolerance"]
     if not hidden:
         at = f" at index {tuple(int(i) for i in worst)}" if worst else ""
         lines.append(f"worst{at}: expected {_fmt(expected[worst])}, received {_fmt(received[worst])}")
-    lines.append(
-        f"max abs error {float(err.max()):.3g}, max rel error {float(rel.max()):.3g}; "
-        f"tolerance rtol={rtol:g}, atol={atol:g}"
-    )
+    # A relative error is only defined where the expected value is not 0; never print a made-up 0.
+    rel_bad = outside & finite & (expected != 0)
+    rel_text = (f"max rel error {float(rel[rel_bad].max()):.3g}" if rel_bad.any()
+                else "no rel error (the expected values are 0 where they differ)")
+    lines.append(f"max abs error {float(err.max()):.3g}, {rel_text}; tolerance rtol={rtol:g}, atol={atol:g}")
     if extra is not None:
         lines.extend(extra(received, expected))
     _fail(name, "values differ beyond the tolerance", lines, hint)

@@ -1,9 +1,11 @@
 """Handles: stand-ins for student objects that are not plain data (e.g. an autodiff `Value`).
 
-A test may use a handle only through operators, attribute reads, calls and method calls; each use
-becomes one *operation* that the owner (the direct provider, or the grader's sandbox worker) applies
-to the real object. Everything that would let student code answer a question about itself on the
-test's side (`==`, `bool()`, `float()`, iteration, `len()`) is refused as a bad return value.
+A test may use a handle only through operators, attribute reads, calls, method calls, indexing
+(`h[key]`), `len(h)` and bounded iteration (`for x in h`, at most MAX_ITEMS items, all fetched in
+one operation); each use becomes one *operation* that the owner (the direct provider, or the
+grader's sandbox worker) applies to the real object, and whose result comes back as plain data or
+new handles. `len()` must give an int. Everything that would let student code answer a verdict on
+the test's side (`==`, `bool()`, `float()`, `np.asarray`) is refused as a bad return value.
 """
 
 from __future__ import annotations
@@ -16,8 +18,12 @@ from .errors import BadReturnValue
 BINARY_OPS = ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul")
 UNARY_OPS = ("neg", "pos", "abs")
 # the vocabulary of operations: ("getattr", name) | ("call", args, kwargs) |
-# ("call_capture", args, kwargs) | ("binop", op, other) | ("rbinop", op, other) | ("unary", op)
-OPERATIONS = ("getattr", "call", "call_capture", "binop", "rbinop", "unary")
+# ("call_capture", args, kwargs) | ("binop", op, other) | ("rbinop", op, other) | ("unary", op) |
+# ("getitem", key) | ("len",) | ("iter", max_items)
+OPERATIONS = ("getattr", "call", "call_capture", "binop", "rbinop", "unary", "getitem", "len", "iter")
+MAX_ITEMS = 10_000  # iterating a handle fetches at most this many items (a DataLoader's batches, ...)
+# libraries a test may reach inside the student's process to build modules, optimizers and losses
+LIBRARIES = ("torch",)
 
 
 class Handle:
@@ -70,11 +76,20 @@ class Handle:
     def __complex__(self) -> complex:
         return self._gk_refuse("a number")
 
+    def __getitem__(self, key: Any) -> Any:
+        return self._gk_apply("getitem", key)
+
     def __len__(self) -> int:
-        return self._gk_refuse("a sequence")
+        n = self._gk_apply("len")
+        if type(n) is not int:
+            raise BadReturnValue(f"len() of a {self._gk_type} object did not give an int")
+        return n
 
     def __iter__(self) -> Any:
-        return self._gk_refuse("a tuple or sequence")
+        items = self._gk_apply("iter", MAX_ITEMS)
+        if type(items) is not list:
+            raise BadReturnValue(f"iterating a {self._gk_type} object did not give a list of items")
+        return iter(items)
 
     def __array__(self, *args: Any, **kwargs: Any) -> Any:
         return self._gk_refuse("an array")

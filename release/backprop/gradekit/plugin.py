@@ -18,16 +18,12 @@ import pytest
 from . import context, hooks
 from .direct import DirectProvider
 from .errors import GradekitError, StudentTimeout, cause_of
-from .scoring import Outcome, score
+from .scoring import Outcome
 from .spec import AssignmentSpec, load_spec
+from .student import Provider, Student
+from .table import points_table
 
 PUBLIC_STUDENT = "public"
-
-
-class Provider(Protocol):
-    def module(self, name: str) -> Any: ...
-    def set_time_limit(self, seconds: float) -> None: ...
-    def close(self) -> None: ...
 
 
 class Batch(Protocol):
@@ -59,21 +55,6 @@ class Session:
 
 SESSION = pytest.StashKey[Session]()
 _WEIGHT = pytest.StashKey[float]()
-
-
-class Student:
-    """`student.<module>`: the student's module (direct, or through the grader's sandbox)."""
-
-    def __init__(self, provider: Provider, modules: tuple[str, ...]) -> None:
-        self._provider = provider
-        self._modules = modules
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        if name not in self._modules:
-            raise AttributeError(f"the assignment has no module {name!r} (it has {', '.join(self._modules)})")
-        return self._provider.module(name)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -365,36 +346,6 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     session = config.stash.get(SESSION, None)
     if session is None or not session.summary or not session.outcomes:
         return
-    write = terminalreporter.write_line
-    has_hidden = any(o.hidden for o in session.outcomes)
-    scored = score(session.spec, session.outcomes, include_hidden=has_hidden)
     terminalreporter.section(f"points: {session.spec.title}")
-    width = max(len(q.id) for q in scored)
-    header = f"{'question':<{width}}  {'public':>13}"
-    if has_hidden:
-        header += f"  {'hidden':>13}"
-    write(header)
-    totals = [0.0, 0.0, 0.0, 0.0]
-    for q in scored:
-        pub, pub_max = q.part(hidden=False)
-        line = f"{q.id:<{width}}  {pub:>6.2f} / {pub_max:<4g}"
-        totals[0] += pub
-        totals[1] += pub_max
-        if has_hidden:
-            hid, hid_max = q.part(hidden=True)
-            line += f"  {hid:>6.2f} / {hid_max:<4g}"
-            totals[2] += hid
-            totals[3] += hid_max
-        notes = sorted({t.outcome.cause for t in q.tests if not t.outcome.passed})
-        if "not_implemented" in notes:
-            line += "  not implemented yet"
-        elif notes:
-            line += "  (" + ", ".join(n.replace("_", " ") for n in notes) + ")"
-        write(line)
-    total = f"{'total':<{width}}  {totals[0]:>6.2f} / {totals[1]:<4g}"
-    if has_hidden:
-        total += f"  {totals[2]:>6.2f} / {totals[3]:<4g}"
-    write(total)
-    if not has_hidden:
-        hidden_points = sum(q.hidden_points for q in session.spec.questions)
-        write(f"Hidden tests ({hidden_points:g} more points) run at grading, with inputs of your own.")
+    for line in points_table(session.spec, session.outcomes):
+        terminalreporter.write_line(line)

@@ -1,7 +1,9 @@
 """Plain-data encoding of values that cross the boundary between student code and the tests.
 
 Only plain data is ever copied: None, bool, int, float, complex, str, numpy arrays and scalars of a
-numeric dtype, and lists, tuples and str-keyed dicts of those. Types are matched exactly
+numeric dtype, torch tensors (dense, on the CPU, of a dtype numpy has: dtype, shape and values
+exact; decoded as a new tensor without autograd history), and lists, tuples and str-keyed dicts of
+those (`collections.OrderedDict`, e.g. a `state_dict()`, arrives as a dict; `torch.Size` as a tuple). Types are matched exactly
 (`type(x) is float`), so a subclass that overrides `__eq__` or `__float__` is not plain. Anything
 else becomes an opaque *reference* that the caller resolves (a handle in the grader, the object
 itself in direct mode). The wire form is JSON, so decoding never runs code (no pickle).
@@ -12,7 +14,9 @@ from __future__ import annotations
 import base64
 import json
 import math
+import sys
 import warnings
+from collections import OrderedDict
 from typing import Any, Callable
 
 import numpy as np
@@ -22,7 +26,8 @@ MAX_ITEMS = 1_000_000  # containers' items in one value, in total
 MAX_ARRAY_BYTES = 256 * 1024 * 1024
 NUMERIC_KINDS = "biufc"
 
-_MARKERS = ("__tuple__", "__dict__", "__ndarray__", "__npscalar__", "__complex__", "__ref__", "__float__")
+_MARKERS = ("__tuple__", "__dict__", "__ndarray__", "__npscalar__", "__complex__", "__ref__", "__float__",
+            "__tensor__")
 
 # -- decoder limits: what one message from the other side may cost this process ---------------------
 # A hostile worker can send any bytes. They are refused before parsing when too large or holding
@@ -84,8 +89,11 @@ def encode(value: Any, ref: Callable[[Any], int] | None = None) -> Any:
             return [enc(x, depth + 1) for x in v]
         if t is tuple:
             return {"__tuple__": [enc(x, depth + 1) for x in v]}
-        if t is dict and all(type(k) is str for k in v):
+        if (t is dict or t is OrderedDict) and all(type(k) is str for k in v):
             return {"__dict__": [[k, enc(x, depth + 1)] for k, x in v.items()]}
+        torch_value = _encode_torch(v, lambda x: enc(x, depth + 1))
+        if torch_value is not None:
+            return torch_value
         if ref is None:
             raise NotPlainData(f"a value of type {t.__name__} is not plain data")
         return {"__ref__": ref(v), "type": str(getattr(t, "__name__", "object"))[:80]}
@@ -203,6 +211,8 @@ def decode(obj: Any, ref: Callable[[int, str], Any] | None = None) -> Any:
                 return np.frombuffer(raw, dtype=dt)[0]
             except (ValueError, TypeError) as exc:
                 raise DecodeError(f"scalar refused by numpy: {str(exc)[:100]}") from None
+        if key == "__tensor__" and set(v) == {"__tensor__", "shape", "data"}:
+            return _decode_tensor(v)
         if key == "__ref__" and set(v) == {"__ref__", "type"} and type(v[key]) is int:
             if ref is None or type(v["type"]) is not str:
                 raise DecodeError("a reference where plain data was required")
@@ -210,6 +220,64 @@ def decode(obj: Any, ref: Callable[[int, str], Any] | None = None) -> Any:
         raise DecodeError("unknown object on the wire")
 
     return dec(obj, 0)
+
+
+# ---------------------------------------------------------------- torch tensors (kept apart on purpose)
+
+
+def _encode_torch(v: Any, enc: Callable[[Any], Any]) -> Any:
+    """The encoding of a tensor or a torch.Size, or None when `v` is neither (or not plain).
+
+    torch is never imported here: a value can only be a tensor if torch is already loaded. Types are
+    matched exactly (Tensor, or Parameter, whose values are sent without the autograd state), so a
+    student's subclass stays a handle; so do sparse, quantized, meta and non-CPU tensors, and dtypes
+    numpy does not have (bfloat16, float8).
+    """
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return None
+    t = type(v)
+    if t is torch.Size:
+        return {"__tuple__": [enc(int(n)) for n in v]}
+    if t is not torch.Tensor and t is not torch.nn.Parameter:
+        return None
+    if v.layout is not torch.strided or v.device.type != "cpu" or v.is_quantized:
+        return None
+    if v.dtype is torch.bfloat16 or (v.dtype.is_floating_point and v.element_size() == 1):
+        return None
+    if v.numel() * v.element_size() > MAX_ARRAY_BYTES:
+        raise NotPlainData("tensor is too large")
+    try:
+        data = v.detach().resolve_conj().resolve_neg().contiguous().numpy()
+    except (TypeError, RuntimeError):
+        return None
+    if data.dtype.kind not in NUMERIC_KINDS:
+        return None
+    return {
+        "__tensor__": data.dtype.str,
+        "shape": list(v.shape),
+        "data": base64.b64encode(data.tobytes()).decode("ascii"),
+    }
+
+
+def _decode_tensor(v: dict[str, Any]) -> Any:
+    """A new CPU tensor with exactly the encoded dtype, shape and values (no autograd history)."""
+    dt = _dtype(v["__tensor__"])
+    shape = v["shape"]
+    if type(shape) is not list or not all(type(n) is int and n >= 0 for n in shape):
+        raise DecodeError("bad tensor shape")
+    _check_array(shape, dt)
+    raw = _b64(v["data"])
+    if len(raw) != math.prod(shape) * dt.itemsize:
+        raise DecodeError("tensor data does not match its shape")
+    try:
+        import torch
+    except ImportError as exc:
+        raise DecodeError("a torch tensor arrived, but torch is not installed here") from exc
+    try:
+        return torch.from_numpy(np.frombuffer(raw, dtype=dt).reshape(tuple(shape)).copy())
+    except (ValueError, TypeError) as exc:  # e.g. a byte order or dtype torch does not take
+        raise DecodeError(f"tensor refused by torch: {str(exc)[:100]}") from None
 
 
 def dumps(value: Any) -> bytes:

@@ -12,7 +12,10 @@ import torch
 
 from gradekit import checks
 
-BIAS_HINT = "did you apply the bias corrections 1 - beta1**t and 1 - beta2**t, with t counted from 1?"
+# A hint belongs to its check: w is checked only after m and v of the same step passed.
+BIAS_HINT = ("m and v are right, so the update is wrong: did you apply the bias corrections 1 - beta1**t and "
+             "1 - beta2**t, with t counted from 1?")
+STATE_HINT = "returned before the bias correction: it is the state the next step starts from"
 
 # (hyperparameters, t, gradient scale): each case varies something a plausible bug gets wrong
 ADAM_CASES = {
@@ -55,17 +58,19 @@ class Quadratic:
     def grad(self, w: np.ndarray) -> np.ndarray:
         return self.a * w + self.b - 0.3 * np.sin(w)
 
-    def torch_run(self, make_opt: Callable[[list], Any], w0: np.ndarray, steps: int) -> tuple[np.ndarray, dict]:
+    def torch_run(self, make_opt: Callable[[list], Any], w0: np.ndarray, steps: int) -> tuple[np.ndarray, list[dict]]:
+        """w and the optimizer's state after each step."""
         w = torch.tensor(w0, dtype=torch.float64, requires_grad=True)
         opt = make_opt([w])
         a, b = torch.tensor(self.a), torch.tensor(self.b)
-        out = []
+        out, states = [], []
         for _ in range(steps):
             opt.zero_grad()
             (0.5 * a * w**2 + b * w + 0.3 * torch.cos(w)).sum().backward()
             opt.step()
             out.append(w.detach().numpy().copy())
-        return np.array(out), {k: v.numpy() for k, v in opt.state[w].items() if k != "step"}
+            states.append({k: v.numpy().copy() for k, v in opt.state[w].items() if k != "step"})
+        return np.array(out), states
 
 
 # ---------------------------------------------------------------- adam_step
@@ -80,8 +85,8 @@ def test_adam_single_step(student, reference, rng, case):
     ref = reference.optim.adam_step(w, g, m, v, t, **hyper)
     w_new, m_new, v_new = got
     what = f"adam_step ({case})"
-    checks.check_array(m_new, ref[1], name=f"{what}: m_new", hint="m = beta1 * m + (1 - beta1) * g, g including L2 decay")
-    checks.check_array(v_new, ref[2], name=f"{what}: v_new", hint="v = beta2 * v + (1 - beta2) * g**2, g including L2 decay")
+    checks.check_array(m_new, ref[1], name=f"{what}: m_new", hint="m = beta1 * m + (1 - beta1) * g, g including L2 decay, " + STATE_HINT)
+    checks.check_array(v_new, ref[2], name=f"{what}: v_new", hint="v = beta2 * v + (1 - beta2) * g**2, g including L2 decay, " + STATE_HINT)
     w_new = checks.check_array(w_new, ref[0], name=f"{what}: w_new", hint=BIAS_HINT)
     checks.check_array(w_new - w, np.asarray(ref[0]) - w, name=f"{what}: the update w_new - w",
                        hint="w_new = w - lr * m_hat / (sqrt(v_hat) + eps): eps outside the square root; "
@@ -96,7 +101,7 @@ def test_adam_trajectory_vs_torch(student, rng, decoupled):
     w0 = rng.normal(size=5) * 2
     lr, betas, eps, wd = float(rng.uniform(0.02, 0.1)), (0.85, 0.97), 1e-3, float(rng.uniform(0.05, 0.3))
     cls = torch.optim.AdamW if decoupled else torch.optim.Adam
-    expected, state = loss.torch_run(lambda p: cls(p, lr=lr, betas=betas, eps=eps, weight_decay=wd), w0, 25)
+    expected, states = loss.torch_run(lambda p: cls(p, lr=lr, betas=betas, eps=eps, weight_decay=wd), w0, 25)
     label = f"25 steps vs torch.optim.{cls.__name__} with weight decay"
     step = student.optim.adam_step  # looked up once: each use of a handle is a round trip in the grader
     w, m, v = w0, np.zeros(5), np.zeros(5)
@@ -105,10 +110,12 @@ def test_adam_trajectory_vs_torch(student, rng, decoupled):
             step(w, loss.grad(w), m, v, t, lr=lr, beta1=betas[0], beta2=betas[1], eps=eps,
                  weight_decay=wd, decoupled=decoupled),
             3, name="adam_step returns (w_new, m_new, v_new)")
+        checks.check_array(m, states[t - 1]["exp_avg"], name=f"{label}: m after step {t} (torch's exp_avg)",
+                           hint="Adam: g = grad + wd * w enters m; AdamW: the plain grad. m is " + STATE_HINT)
+        checks.check_array(v, states[t - 1]["exp_avg_sq"], name=f"{label}: v after step {t} (torch's exp_avg_sq)",
+                           hint="v is " + STATE_HINT)
         w = checks.check_array(w, expected[t - 1], name=f"{label}: w after step {t}",
-                               hint="Adam: g = grad + wd * w; AdamW: w * (1 - lr * wd) before the update. " + BIAS_HINT)
-    checks.check_array(m, state["exp_avg"], name=f"{label}: m after the last step (torch's exp_avg)")
-    checks.check_array(v, state["exp_avg_sq"], name=f"{label}: v after the last step (torch's exp_avg_sq)")
+                               hint="AdamW: w * (1 - lr * wd) before the update. " + BIAS_HINT)
 
 
 @pytest.mark.question("adam_step")
@@ -145,7 +152,7 @@ def test_momentum_trajectory_vs_torch(student, rng):
     loss = Quadratic(rng, 6)
     w0 = rng.normal(size=6) * 2
     lr, mu = float(rng.uniform(0.05, 0.2)), float(rng.uniform(0.6, 0.9))
-    expected, state = loss.torch_run(lambda p: torch.optim.SGD(p, lr=lr, momentum=mu), w0, 30)
+    expected, states = loss.torch_run(lambda p: torch.optim.SGD(p, lr=lr, momentum=mu), w0, 30)
     w_tb, u = w0.copy(), np.zeros(6)
     textbook = []
     for _ in range(30):
@@ -160,7 +167,7 @@ def test_momentum_trajectory_vs_torch(student, rng):
         w = checks.check_array(w, expected[k], name=f"30 steps vs torch.optim.SGD(momentum): w after step {k + 1}",
                                hint="velocity = momentum * velocity + grad; w = w - lr * velocity")
         checks.check_array(w, textbook[k], name=f"30 steps vs the textbook form: w after step {k + 1}")
-    checks.check_array(vel, state["momentum_buffer"], name="velocity after 30 steps (torch's momentum_buffer)")
+    checks.check_array(vel, states[-1]["momentum_buffer"], name="velocity after 30 steps (torch's momentum_buffer)")
 
 
 @pytest.mark.question("momentum", weight=0.5)

@@ -12,7 +12,14 @@ from gradekit import checks
 
 A = np.array([1.0, 0.5, 2.0, 0.1])
 B = np.array([-0.5, 0.3, 0.0, 1.0])
-BIAS_HINT = "did you apply the bias corrections 1 - beta1**t and 1 - beta2**t, with t counted from 1?"
+# Each hint belongs to the check it sits on: a state check (m, v) says what the state is; an update
+# check (w) runs only after m and v of the same step passed, so it can blame the update itself.
+BIAS_HINT = ("m and v are right, so the update is wrong: did you apply the bias corrections 1 - beta1**t and "
+             "1 - beta2**t, with t counted from 1, and put eps outside the square root?")
+M_HINT = ("m_new = beta1 * m + (1 - beta1) * g, returned before the bias correction: it is the state the next "
+          "step starts from")
+V_HINT = ("v_new = beta2 * v + (1 - beta2) * g**2, returned before the bias correction: it is the state the next "
+          "step starts from")
 
 
 def loss_grad(w: np.ndarray) -> np.ndarray:
@@ -20,27 +27,32 @@ def loss_grad(w: np.ndarray) -> np.ndarray:
     return A * w + B - 0.3 * np.sin(w)
 
 
-def torch_run(make_opt: Callable[[list], Any], w0: np.ndarray, steps: int) -> tuple[np.ndarray, dict]:
-    """w after each step of a torch optimizer on the same loss (float64), and its final state."""
+def torch_run(make_opt: Callable[[list], Any], w0: np.ndarray, steps: int) -> tuple[np.ndarray, list[dict]]:
+    """w after each step of a torch optimizer on the same loss (float64), and its state after each step."""
     w = torch.tensor(w0, dtype=torch.float64, requires_grad=True)
     opt = make_opt([w])
     At, Bt = torch.tensor(A), torch.tensor(B)
-    out = []
+    out, states = [], []
     for _ in range(steps):
         opt.zero_grad()
         (0.5 * At * w**2 + Bt * w + 0.3 * torch.cos(w)).sum().backward()
         opt.step()
         out.append(w.detach().numpy().copy())
-    return np.array(out), {k: v.numpy() for k, v in opt.state[w].items() if k != "step"}
+        states.append({k: v.numpy().copy() for k, v in opt.state[w].items() if k != "step"})
+    return np.array(out), states
 
 
-def student_adam_run(student, w0: np.ndarray, expected: np.ndarray, label: str, **hyper: Any) -> tuple:
-    """Run the student's adam_step on the loss, checking w after every step; returns the final (m, v)."""
+def student_adam_run(student, w0: np.ndarray, expected: np.ndarray, states: list[dict], label: str,
+                     **hyper: Any) -> tuple:
+    """Run the student's adam_step on the loss, checking m, v, then w after every step; returns the final (m, v)."""
     step = student.optim.adam_step  # looked up once: each use of a handle is a round trip in the grader
     w, m, v = w0, np.zeros_like(w0), np.zeros_like(w0)
     for t in range(1, len(expected) + 1):
         w, m, v = checks.unpack(step(w, loss_grad(w), m, v, t, **hyper), 3,
                                 name="adam_step returns (w_new, m_new, v_new)")
+        checks.check_array(m, states[t - 1]["exp_avg"], name=f"{label}: m after step {t} (torch's exp_avg)", hint=M_HINT)
+        checks.check_array(v, states[t - 1]["exp_avg_sq"], name=f"{label}: v after step {t} (torch's exp_avg_sq)",
+                           hint=V_HINT)
         w = checks.check_array(w, expected[t - 1], name=f"{label}: w after step {t}", hint=BIAS_HINT)
     return m, v
 
@@ -56,8 +68,8 @@ def test_adam_first_step(student):
     wt.grad = torch.tensor(g)
     opt.step()
     state = opt.state[wt]
-    checks.check_array(m1, state["exp_avg"].numpy(), name="m after step 1", hint="m = beta1 * m + (1 - beta1) * g")
-    checks.check_array(v1, state["exp_avg_sq"].numpy(), name="v after step 1", hint="v = beta2 * v + (1 - beta2) * g**2")
+    checks.check_array(m1, state["exp_avg"].numpy(), name="m after step 1", hint=M_HINT)
+    checks.check_array(v1, state["exp_avg_sq"].numpy(), name="v after step 1", hint=V_HINT)
     checks.check_array(w1, wt.detach().numpy(), name="w after step 1",
                        hint="with the bias corrections at t = 1 the first step is about lr * sign(g)")
 
@@ -65,13 +77,9 @@ def test_adam_first_step(student):
 @pytest.mark.question("adam_step", weight=2)
 def test_adam_ten_steps(student):
     w0 = np.array([1.0, -1.0, 0.5, 2.0])
-    expected, state = torch_run(lambda p: torch.optim.Adam(p, lr=0.05, betas=(0.8, 0.99)), w0, 10)
-    m, v = student_adam_run(student, w0, expected, "Adam(lr=0.05, betas=(0.8, 0.99)) vs torch.optim.Adam",
-                            lr=0.05, beta1=0.8, beta2=0.99)
-    checks.check_array(m, state["exp_avg"], name="m after 10 steps (torch's exp_avg)",
-                       hint="return m before the bias correction")
-    checks.check_array(v, state["exp_avg_sq"], name="v after 10 steps (torch's exp_avg_sq)",
-                       hint="return v before the bias correction")
+    expected, states = torch_run(lambda p: torch.optim.Adam(p, lr=0.05, betas=(0.8, 0.99)), w0, 10)
+    student_adam_run(student, w0, expected, states, "Adam(lr=0.05, betas=(0.8, 0.99)) vs torch.optim.Adam",
+                     lr=0.05, beta1=0.8, beta2=0.99)
 
 
 @pytest.mark.question("adam_step", weight=2)
@@ -102,7 +110,7 @@ def test_adam_does_not_modify_inputs(student):
 @pytest.mark.question("momentum", weight=2)
 def test_momentum_matches_torch_sgd(student):
     w0 = np.array([1.0, -1.0, 0.5, 2.0])
-    expected, state = torch_run(lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), w0, 15)
+    expected, states = torch_run(lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), w0, 15)
     step = student.optim.momentum_step
     w, vel = w0, np.zeros(4)
     for k in range(15):
@@ -110,7 +118,7 @@ def test_momentum_matches_torch_sgd(student):
                                name="momentum_step returns (w_new, velocity_new)")
         w = checks.check_array(w, expected[k], name=f"SGD(lr=0.1, momentum=0.9): w after step {k + 1}",
                                hint="velocity = momentum * velocity + grad; then w = w - lr * velocity (the new one)")
-    checks.check_array(vel, state["momentum_buffer"], name="velocity after 15 steps (torch's momentum_buffer)")
+    checks.check_array(vel, states[-1]["momentum_buffer"], name="velocity after 15 steps (torch's momentum_buffer)")
 
 
 @pytest.mark.question("momentum")
