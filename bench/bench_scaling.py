@@ -82,12 +82,6 @@ def baseline_tree(ref: str, dest: Path) -> Path:
     return dest
 
 
-def run_grader(tree: Path, subs: Path, name: str, out: Path, jobs: int) -> tuple[float, dict[str, float]]:
-    """Seconds for `autograder grade` from checkout `tree` (whole process), and the scores it wrote."""
-    seconds, _, scores = run_grader_cpu(tree, subs, name, out, jobs)
-    return seconds, scores
-
-
 def run_grader_cpu(tree: Path, subs: Path, name: str, out: Path, jobs: int) -> tuple[float, float, dict[str, float]]:
     """Wall seconds, CPU seconds of the process tree, and the scores of one `autograder grade` from `tree`."""
     env = dict(os.environ, PYTHONPATH=str(tree))
