@@ -6,7 +6,8 @@ submissions replicated; others: reference copies and mutants, as bench_grade.py)
 1. `autograder grade` (full isolation) for every value of --jobs, printing seconds and the
    speed-up per doubling of the jobs;
 2. the cost of one extra submission: `autograder grade` of N and of --n0 submissions, and the same
-   tests in one plain process (no isolation, one pytest session), each as (T(N) - T(n0)) / (N - n0);
+   tests in one plain process (no isolation, one pytest session per batch of students as in a
+   runner), each as (T(N) - T(n0)) / (N - n0);
 3. with --baseline DIR (another checkout of the project, e.g. `git archive` of an older commit),
    or --baseline-ref REF (this checkout with autograder/ taken from git REF, so the course,
    hw1 included, is the same and only the grader differs), that grader on the same submissions,
@@ -40,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from autograder.course import CourseDir  # noqa: E402
-from bench_grade import LIMIT_SCRIPT, generate  # noqa: E402
+from bench_grade import generate  # noqa: E402
 
 HW1 = ROOT / "examples" / "hw1" / "submissions"
 
@@ -98,10 +99,34 @@ def run_grader_cpu(tree: Path, subs: Path, name: str, out: Path, jobs: int) -> t
     return seconds, cpu, scores
 
 
+PLAIN_SCRIPT = """
+import json, sys
+from pathlib import Path
+from autograder.course import CourseDir
+from autograder.grading.inprocess import run_inprocess_batch
+from autograder.grading.pool import MAX_BATCH
+from autograder.results import build_result
+from autograder.grading.warm import warm_up
+warm_up()
+course = CourseDir(Path(sys.argv[1]))
+a = course.assignment(sys.argv[2])
+subs = sorted(Path(sys.argv[3]).iterdir())
+scores = {}
+for i in range(0, len(subs), MAX_BATCH):
+    outcomes = run_inprocess_batch(course, a, {p.name: p for p in subs[i:i + MAX_BATCH]})
+    scores.update({sid: build_result(a.spec, sid, o).score for sid, o in outcomes.items()})
+print(json.dumps({"scores": scores}))
+"""
+
+
 def run_plain(subs: Path, name: str) -> tuple[float, dict[str, float]]:
-    """Seconds for the same tests in one plain process (imports included), and the scores."""
+    """Seconds for the same tests in one plain process (imports included), and the scores.
+
+    One pytest session per MAX_BATCH students, as a runner has: pytest's end-of-session summary
+    compares every failed test with every report, quadratic in the students of one session.
+    """
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", LIMIT_SCRIPT, str(ROOT), name, str(subs)], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-c", PLAIN_SCRIPT, str(ROOT), name, str(subs)], cwd=ROOT,
                           capture_output=True, text=True)
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
