@@ -190,16 +190,9 @@ def decode(obj: Any, ref: Callable[[int, str], Any] | None = None) -> Any:
         if key == "__complex__" and len(v) == 1 and type(v[key]) is list and len(v[key]) == 2:
             return complex(_decode_float(v[key][0]), _decode_float(v[key][1]))
         if key == "__ndarray__" and set(v) == {"__ndarray__", "shape", "data"}:
-            dt = _dtype(v["__ndarray__"])
-            shape = v["shape"]
-            if type(shape) is not list or not all(type(n) is int and n >= 0 for n in shape):
-                raise DecodeError("bad array shape")
-            _check_array(shape, dt)
-            raw = _b64(v["data"])
-            if len(raw) != math.prod(shape) * dt.itemsize:
-                raise DecodeError("array data does not match its shape")
+            raw, dt, shape = _wire_buffer(v, "__ndarray__", "array")
             try:
-                return np.frombuffer(raw, dtype=dt).reshape(tuple(shape)).copy()
+                return np.frombuffer(raw, dtype=dt).reshape(shape).copy()
             except (ValueError, TypeError) as exc:
                 raise DecodeError(f"array refused by numpy: {str(exc)[:100]}") from None
         if key == "__npscalar__" and set(v) == {"__npscalar__", "data"}:
@@ -260,22 +253,29 @@ def _encode_torch(v: Any, enc: Callable[[Any], Any]) -> Any:
     }
 
 
-def _decode_tensor(v: dict[str, Any]) -> Any:
-    """A new CPU tensor with exactly the encoded dtype, shape and values (no autograd history)."""
-    dt = _dtype(v["__tensor__"])
+def _wire_buffer(v: dict[str, Any], tag: str, what: str) -> tuple[bytes, np.dtype, tuple[int, ...]]:
+    """The raw bytes, dtype and shape of an encoded array or tensor, checked against the decoder limits
+    and against each other before numpy or torch sees them."""
+    dt = _dtype(v[tag])
     shape = v["shape"]
     if type(shape) is not list or not all(type(n) is int and n >= 0 for n in shape):
-        raise DecodeError("bad tensor shape")
+        raise DecodeError(f"bad {what} shape")
     _check_array(shape, dt)
     raw = _b64(v["data"])
     if len(raw) != math.prod(shape) * dt.itemsize:
-        raise DecodeError("tensor data does not match its shape")
+        raise DecodeError(f"{what} data does not match its shape")
+    return raw, dt, tuple(shape)
+
+
+def _decode_tensor(v: dict[str, Any]) -> Any:
+    """A new CPU tensor with exactly the encoded dtype, shape and values (no autograd history)."""
+    raw, dt, shape = _wire_buffer(v, "__tensor__", "tensor")
     try:
         import torch
     except ImportError as exc:
         raise DecodeError("a torch tensor arrived, but torch is not installed here") from exc
     try:
-        return torch.from_numpy(np.frombuffer(raw, dtype=dt).reshape(tuple(shape)).copy())
+        return torch.from_numpy(np.frombuffer(raw, dtype=dt).reshape(shape).copy())
     except (ValueError, TypeError) as exc:  # e.g. a byte order or dtype torch does not take
         raise DecodeError(f"tensor refused by torch: {str(exc)[:100]}") from None
 
