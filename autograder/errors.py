@@ -94,6 +94,10 @@ class UnmatchedStudentsError(RosterError):
     exit_code = EXIT_FAILED
 
 
+class NbgraderExportError(ExportError):
+    """nbgrader (the optional extra) is missing, or its gradebook refused the scores; nothing was written."""
+
+
 class CanvasUploadError(ExportError):
     """Canvas refused or failed the upload (network, token, ids). Exit code 1."""
 
@@ -104,5 +108,5 @@ __all__ = [
     "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_TESTS_BROKEN",
     "AutograderError", "ConfigError", "LayoutError", "ReleaseError", "GradingError", "TestsBroken",
     "ExportError", "ResultsError", "RosterError", "UnknownRunError", "GradebookError", "OutputPathError",
-    "GradescopeError", "UnmatchedStudentsError", "CanvasUploadError",
+    "GradescopeError", "UnmatchedStudentsError", "CanvasUploadError", "NbgraderExportError",
 ]

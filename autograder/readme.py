@@ -72,7 +72,15 @@ def submit_section(spec: AssignmentSpec) -> str:
             f"{'this name' if len(spec.files) == 1 else 'these names'}: {files}, as a folder or a `.zip`. Only "
             f"{'this file is' if len(spec.files) == 1 else 'these files are'} graded: the tests, `gradekit/` and any "
             "other file are not. Each question is graded from one file:\n\n| file | questions |\n| --- | --- |\n"
-            f"{rows}\n")
+            f"{rows}\n" + notebook_route(spec))
+
+
+def notebook_route(spec: AssignmentSpec) -> str:
+    """The second route (issue 10): every release also holds the student notebook."""
+    return (f"\nOr work in the notebook `{spec.name}.ipynb` and hand in that notebook instead of the `.py` files: "
+            "it holds this text, one cell per function or class to write, and a check cell per question that runs "
+            "the same public tests on the saved notebook. Grading never runs a notebook: it takes only its imports, "
+            "functions, classes and constants, and grades them with the same tests and points as the `.py` files.\n")
 
 
 def points_section(spec: AssignmentSpec) -> str:

@@ -13,11 +13,13 @@ import ast
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import gradekit
 
 from .course import CourseDir
 from .errors import ReleaseError
+from .notebook.release_notebook import build_notebook, notebook_bytes
 from .readme import release_docs
 
 BEGIN = "# BEGIN SOLUTION"
@@ -106,11 +108,19 @@ def build_release(course: CourseDir, name: str) -> dict[str, bytes]:
     sources = [(rel, files[rel].decode("utf-8")) for rel in files if rel.endswith(".py") and not rel.startswith("gradekit/")]
     sources += [(f, (course.solutions_dir(name) / f).read_text(encoding="utf-8")) for f in spec.files]
     files.update(release_docs(spec, course.readme(name), sources))
+    # the student notebook (autograder/notebook/), from the same solutions and the generated README
+    files[f"{name}.ipynb"] = notebook_bytes(course, spec, make_stub, readme=files["README.md"].decode("utf-8"))
     files["assignment.json"] = (json.dumps(spec.to_json(), indent=2, sort_keys=True) + "\n").encode()
     files["conftest.py"] = CONFTEST.encode()
     files["pytest.ini"] = PYTEST_INI.encode()
     _refuse_leaks(course, name, files)
     return files
+
+
+def notebook_doc(course: CourseDir, name: str, *, solved: bool = False) -> dict[str, Any]:
+    """The release notebook as JSON; `solved` puts the reference code in its cells (examples, tests, bench)."""
+    readme = build_release(course, name)["README.md"].decode("utf-8")
+    return build_notebook(course, course.assignment(name).spec, make_stub, readme=readme, solved=solved)
 
 
 def _refuse_leaks(course: CourseDir, name: str, files: dict[str, bytes]) -> None:

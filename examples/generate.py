@@ -8,6 +8,7 @@ from mutants.yaml (partial marks), carol.zip is broken and each break costs only
 touches. backprop's carol: a syntax error in backprop.py, an endless loop in optim.py, exit() at
 import of autodiff.py. torchnets' carol: exit() at import of models.py, a syntax error in crops.py,
 an endless loop in five_crop_logits (training.py).
+backprop-notebooks/: backprop's three as notebooks, shaped like JupyterLab's (see notebooks.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from pathlib import Path
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # notebooks.py, also when a test loads this file
+from notebooks import write_notebooks  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 BOB_BUGS = {
     "backprop": {("sigmoid", "reciprocal-gate-sign-error"), ("adam_step", "no-bias-correction"),
@@ -27,6 +31,7 @@ BOB_BUGS = {
     "torchnets": {("alexnet_mnist", "softmax-in-forward"), ("crop_dataset", "unsorted-listdir-of-files"),
                   ("train_epoch", "no-zero-grad")},
 }
+NOTEBOOKS = {"backprop": ("backprop-notebooks",)}  # assignment -> its notebook twins' folder
 
 
 def carol(name: str, solutions: Path) -> dict[str, str]:
@@ -62,6 +67,11 @@ def build(name: str, dest: Path) -> None:
         for filename, text in sorted(carol(name, solutions).items()):
             info = zipfile.ZipInfo(f"carol/{filename}", date_time=(2026, 1, 1, 0, 0, 0))
             z.writestr(info, text)
+    for folder in NOTEBOOKS.get(name, ()):  # the same students as notebooks (notebooks.py)
+        nb_dest = dest.parent / folder
+        if nb_dest.exists():
+            shutil.rmtree(nb_dest)
+        write_notebooks(ROOT, nb_dest, chosen, carol(name, solutions))
 
 
 def contents(folder: Path) -> dict[str, bytes]:
@@ -86,8 +96,9 @@ def stale() -> list[str]:
         for name in BOB_BUGS:
             fresh = Path(tmp) / name
             build(name, fresh)
-            want, have = contents(fresh), contents(ROOT / "examples" / name)
-            differ += [f"{name}/{k}" for k in sorted(want.keys() | have.keys()) if want.get(k) != have.get(k)]
+            for folder in (name, *NOTEBOOKS.get(name, ())):
+                want, have = contents(Path(tmp) / folder), contents(ROOT / "examples" / folder)
+                differ += [f"{folder}/{k}" for k in sorted(want.keys() | have.keys()) if want.get(k) != have.get(k)]
     return differ
 
 

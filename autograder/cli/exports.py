@@ -62,7 +62,7 @@ def _strictness(f: Callable[..., Any]) -> Callable[..., Any]:
 
 @click.group()
 def export() -> None:
-    """Export grades for an LMS gradebook (Canvas, Moodle)."""
+    """Export grades for an LMS gradebook (Canvas, Moodle) or nbgrader's gradebook."""
 
 
 @export.command("canvas")
@@ -131,16 +131,37 @@ def export_moodle(results: Path | None, run: str | None, db: Path | None, assign
                             per_question=per_question, feedback=feedback, missing=missing, strict=strict).lines())
 
 
+@export.command("nbgrader")
+@_results_source
+@click.option("--course-dir", required=True, type=click.Path(path_type=Path),
+              help="The nbgrader course folder (where gradebook.db is).")
+@click.option("--notebook", help="The notebook's name in nbgrader (default: the assignment's name).")
+def export_nbgrader(results: Path | None, run: str | None, db: Path | None, assignment: str | None,
+                    course_dir: Path, notebook: str | None) -> None:
+    """Write per-question scores into nbgrader's gradebook (needs the `notebooks` extra)."""
+    from ..notebook.nbgrader_export import export_nbgrader as write
+
+    loaded, _spec = _load(results, run, db, assignment)
+    _echo(write(loaded, course_dir, notebook=notebook).lines())
+
+
 @click.command("feedback")
 @_results_source
 @click.option("--out", "-o", type=click.Path(path_type=Path), help="Folder for <student>.md/.html (default: RESULTS/feedback).")
-def feedback_cmd(results: Path | None, run: str | None, db: Path | None, assignment: str | None, out: Path | None) -> None:
+@click.option("--notebooks", type=click.Path(path_type=Path, exists=True, file_okay=False), metavar="SUBMISSIONS",
+              help="Also write <student>.ipynb for notebook hand-ins in SUBMISSIONS: scores after the graded cells.")
+def feedback_cmd(results: Path | None, run: str | None, db: Path | None, assignment: str | None, out: Path | None,
+                 notebooks: Path | None) -> None:
     """Write each student's feedback as Markdown and as self-contained HTML."""
     from ..exports.feedback import write_feedback
 
     loaded, spec = _load(results, run, db, assignment)
     folder = out or (results or DEFAULT_RESULTS) / "feedback"
     paths = write_feedback(loaded, folder, spec)
+    if notebooks is not None:  # notebooks (autograder/notebook/)
+        from ..notebook.feedback_notebook import write_feedback_notebooks
+
+        paths += write_feedback_notebooks(loaded, notebooks, folder, spec)
     click.echo(f"wrote {len(paths)} files ({len(loaded)} students) in {folder}")
 
 

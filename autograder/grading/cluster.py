@@ -31,7 +31,7 @@ import re
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from ..config import Assignment
 from ..course import CourseDir
@@ -39,6 +39,7 @@ from ..errors import GradingError, ResultsError
 from ..results import Result, clean_warnings, error_result
 from ..store import from_dict, write_result
 from .cluster_node import NodeGrader, versions
+from .notebook_route import notebook_route
 from .pool import now
 from .submissions import Submission, SubmissionError, read_submission
 
@@ -92,13 +93,14 @@ class RayCluster:
     """Actors on the cluster's nodes, each holding a warm sandbox; see the module docstring."""
 
     def __init__(self, ray: Any, address: str, assignment: Assignment, nodes: list[_Node], left_out: list[str],
-                 owns_connection: bool) -> None:
+                 owns_connection: bool, route: Callable[..., Any] | None = None) -> None:
         self.ray = ray
         self.address = address
         self.assignment = assignment
         self.nodes = nodes
         self.left_out = left_out
         self.owns_connection = owns_connection
+        self.route = route  # notebook hand-ins become module files here, on the head, as in a local run
         self.protections = tuple(p for p in nodes[0].protections if all(p in n.protections for n in nodes))
 
     @classmethod
@@ -137,7 +139,7 @@ class RayCluster:
                 ray.shutdown()
             why = "; ".join(left_out) or "the cluster has no alive node with CPUs"
             raise GradingError(f"no node of the Ray cluster at {address} can grade: {why}")
-        return cls(ray, address, assignment, usable, left_out, owns)
+        return cls(ray, address, assignment, usable, left_out, owns, notebook_route(course, assignment.spec))
 
     def describe(self) -> str:
         """One line: where the run grades and each node's sandbox (the same line as a local run's, per node)."""
@@ -171,7 +173,7 @@ class RayCluster:
                 payload = []
                 for sub in [queue.popleft() for _ in range(min(per_job * node.jobs, len(queue)))]:
                     try:  # read and chosen here, with the same rules and bounds as a local run
-                        files, warnings = read_submission(sub, self.assignment.spec.files)
+                        files, warnings = read_submission(sub, self.assignment.spec.files, self.route)
                     except SubmissionError as exc:  # the student's error, as in a local run
                         yield self._write(out, error_result(self.assignment.spec, sub.student, str(exc),
                                                             protections=self.protections, graded_at=now()))

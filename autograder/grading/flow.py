@@ -3,9 +3,9 @@
 The stages, top to bottom: `submissions` finds the submissions (and `choose_assignment` the
 assignment); this process, the warm parent, imports torch (no op) while the sandbox's zygote
 starts, imports the reference solutions once and freezes its heap; `pool` forks one runner
-process per batch; each runner stages its students (`submissions.stage`), gets a sandboxed worker per student, runs the public
-and hidden tests in one pytest session (`runner`), and writes each student's JSON atomically
-(`store`). Failures are data: a bad submission becomes an error result with a reason; only a
+process per batch; each runner stages its students (`submissions.stage`), gets a sandboxed
+worker per student, runs the public and hidden tests in one pytest session (`runner`), and writes
+each student's JSON atomically (`store`). Failures are data: a bad submission becomes an error result with a reason; only a
 problem with the grader itself (its tests, its sandbox) is reported as such. `grade()` knows no
 export format: the CLI and the Gradescope bundle make their files from the returned results.
 With `ray` set, the runners live on a Ray cluster's nodes instead (`cluster`), and this process
@@ -68,11 +68,13 @@ def choose_assignment(course: CourseDir, subs: list[Submission], name: str | Non
     names: set[str] = set()
     for sub in subs:
         names |= {n.lower() for n in file_names(sub)}  # bounded, never raises: not trusted yet
-    matches = [a for a in course.assignments() if names & {f.lower() for f in a.spec.files}]
+    # notebooks match by `<assignment>.ipynb` (the released notebook's name, as nbgrader keeps it)
+    matches = [a for a in course.assignments() if names & {f.lower() for f in (*a.spec.files, f"{a.name}.ipynb")}]
     if len(matches) == 1:
         return matches[0]
     candidates = ", ".join(a.name for a in matches) or "none"
-    raise GradingError(f"cannot tell which assignment these submissions are for (matching: {candidates}); pass --assignment NAME")
+    raise GradingError(f"cannot tell which assignment these submissions are for (matching: {candidates}); pass "
+                       "--assignment NAME (always needed for a folder of <student>.ipynb notebooks)")
 
 
 def grade(

@@ -31,6 +31,7 @@ from ..errors import EXIT_TESTS_BROKEN, ResultsError, TestsBroken
 from ..results import Result, build_result, error_result
 from ..sandbox.limits import vm_size
 from ..store import read_result, write_result
+from .notebook_route import notebook_route
 from .runner import run_tests
 from .submissions import Staged, Submission, SubmissionError, stage
 
@@ -261,9 +262,10 @@ def _runner(course: CourseDir, assignment: Assignment, sandbox: object, referenc
     torch.set_num_threads(1)  # runners share the cores with each other and the workers
     spec = assignment.spec
     staged: dict[str, Staged] = {}
+    route = notebook_route(course, spec)  # notebook hand-ins (grading/notebook_route.py)
     for sub in batch:
         try:
-            staged[sub.student] = stage(sub, spec.files, work / "students" / str(os.getpid()) / sub.student)
+            staged[sub.student] = stage(sub, spec.files, work / "students" / str(os.getpid()) / sub.student, route)
         except SubmissionError as exc:
             _file(out, spec, error_result(spec, sub.student, str(exc), protections=protections, graded_at=now()),
                   protections, notify)

@@ -18,7 +18,7 @@ import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Callable
+from typing import Any, Callable
 
 from ..textsafe import visible
 
@@ -30,7 +30,7 @@ MAX_DEPTH = 16  # folder levels below the submission
 MAX_NAME_CHARS = 1024  # one entry's relative path
 MAX_RATIO = 200  # uncompressed / compressed size of a chosen zip member (above 64 KiB)
 LISTED = 8  # names shown per warning
-SUBMISSION_SUFFIXES = (".zip",)  # besides folders (the notebook issue adds ".ipynb")
+SUBMISSION_SUFFIXES = (".zip", ".ipynb")  # besides folders; a notebook is read by grading/notebook_route.py
 JUNK = {".DS_Store", "Thumbs.db", "desktop.ini"}
 JUNK_DIRS = {"__pycache__", "__MACOSX", ".ipynb_checkpoints"}
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
@@ -117,13 +117,13 @@ def discover(folder: Path) -> Found:
     return Found(tuple(sorted(found.values(), key=lambda s: s.student)), tuple(skipped))
 
 
-def stage(sub: Submission, expected: tuple[str, ...], dest: Path) -> Staged:
-    """Copy the submission's expected files into `dest` (created).
+def stage(sub: Submission, expected: tuple[str, ...], dest: Path, route: Callable[..., Any] | None = None) -> Staged:
+    """Copy the submission's expected files into `dest` (created); `route` may take it over (notebooks).
 
     Reading the submission raises only SubmissionError; writing `dest` (the grader's own folder)
     may raise OSError, which is the grader's problem, not the student's.
     """
-    files, warnings = read_submission(sub, expected)
+    files, warnings = read_submission(sub, expected, route)
     dest.mkdir(parents=True, exist_ok=False)
     digest = hashlib.sha256()
     for name, data in sorted(files.items()):
@@ -132,11 +132,15 @@ def stage(sub: Submission, expected: tuple[str, ...], dest: Path) -> Staged:
     return Staged(sub.student, dest, tuple(sorted(files)), digest.hexdigest(), warnings)
 
 
-def read_submission(sub: Submission, expected: tuple[str, ...]) -> tuple[dict[str, bytes], tuple[str, ...]]:
-    """The expected files' contents by name, and the warnings. Raises only SubmissionError."""
+def read_submission(sub: Submission, expected: tuple[str, ...],
+                    route: Callable[..., Any] | None = None) -> tuple[dict[str, bytes], tuple[str, ...]]:
+    """The expected files' contents by name, and the warnings (`route(sub, expected)` may supply them
+    instead: a notebook). Raises only SubmissionError."""
     if sub.problem:
         raise SubmissionError(sub.problem)
     try:
+        if route is not None and (routed := route(sub, expected)) is not None:
+            return routed
         return _read(sub, expected)
     except SubmissionError:
         raise
@@ -346,7 +350,7 @@ def _strip_wrapper(entries: list[Entry]) -> list[Entry]:
 # ---------------------------------------------------------------- reading (bounded)
 
 
-def _read_folder_file(root: Path, entry: Entry) -> bytes:
+def _read_folder_file(root: Path, entry: Entry, limit: int = MAX_FILE_BYTES) -> bytes:
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(os.path.join(os.fspath(root), str(entry.source)), flags)
@@ -356,7 +360,7 @@ def _read_folder_file(root: Path, entry: Entry) -> bytes:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise SubmissionError(f"{visible(entry.path)} is not a regular file")
         chunks, size = [], 0
-        while size <= MAX_FILE_BYTES and (chunk := os.read(fd, 1 << 16)):
+        while size <= limit and (chunk := os.read(fd, 1 << 16)):
             chunks.append(chunk)
             size += len(chunk)
         return b"".join(chunks)
@@ -364,7 +368,7 @@ def _read_folder_file(root: Path, entry: Entry) -> bytes:
         os.close(fd)
 
 
-def _read_member(archive: zipfile.ZipFile, entry: Entry) -> bytes:
+def _read_member(archive: zipfile.ZipFile, entry: Entry, limit: int = MAX_FILE_BYTES) -> bytes:
     info = archive.infolist()[int(entry.source)]
     if info.flag_bits & 0x1:
         raise SubmissionError(f"{visible(entry.path)} is encrypted; zip without a password")
@@ -373,7 +377,7 @@ def _read_member(archive: zipfile.ZipFile, entry: Entry) -> bytes:
                               "times: not a source file; zip the files again")
     try:
         with archive.open(info) as fh:
-            return fh.read(MAX_FILE_BYTES + 1)
+            return fh.read(limit + 1)
     except Exception as exc:  # noqa: BLE001 - zlib.error, BadZipFile (CRC), EOFError, NotImplementedError...
         raise SubmissionError(f"{visible(entry.path)} is corrupt in the zip ({type(exc).__name__}); "
                               "zip the files again") from None

@@ -33,7 +33,7 @@ def run(*args: str) -> click.testing.Result:
 def test_every_export_command_is_registered() -> None:
     assert {c.name for c in EXPORT_COMMANDS} == {"export", "feedback", "report", "gradebook", "diff", "gradescope"}
     assert set(main.commands) == {"new", "release", "grade"} | {c.name for c in EXPORT_COMMANDS}
-    assert set(main.commands["export"].commands) == {"canvas", "moodle"}  # type: ignore[attr-defined]
+    assert set(main.commands["export"].commands) == {"canvas", "moodle", "nbgrader"}  # type: ignore[attr-defined]
 
 
 def test_export_canvas(course: Path) -> None:

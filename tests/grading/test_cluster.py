@@ -22,6 +22,7 @@ from autograder.course import ENV_COURSE, CourseDir
 from autograder.errors import GradingError
 from autograder.grading import cluster as cluster_module
 from autograder.grading.cluster import MAX_ATTEMPTS, RayCluster, _Node, course_files, import_ray
+from autograder.grading.notebook_route import notebook_route
 from autograder.results import Result, error_result
 from autograder.store import read_result, to_dict
 from tests.toycourse import make_course, submission
@@ -77,10 +78,12 @@ class FakeActor:
         self.name = name
         self.script = script
         self.batches: list[list[str]] = []
+        self.files: dict[str, dict[str, bytes]] = {}  # student -> the files the head sent
         self.grade = self
 
     def remote(self, payload: list[tuple[str, dict[str, bytes]]]) -> FakeStream:
         students = [student for student, _ in payload]
+        self.files.update(dict(payload))
         self.batches.append(students)
         return FakeStream(self.script(students))
 
@@ -100,18 +103,22 @@ def _grades_all(assignment: Any) -> Script:
     return lambda students: [_line(assignment, s) for s in students] + [json.dumps({"done": True, "broken": []})]
 
 
-def _run(toy, tmp_path: Path, scripts: dict[str, Script], students: list[str]) -> tuple[list[Result], list[str], list[str], dict[str, FakeActor], Counter[str]]:  # type: ignore[no-untyped-def]
+def _run(toy, tmp_path: Path, scripts: dict[str, Script], students: list[str],  # type: ignore[no-untyped-def]
+         notebooks: dict[str, bytes] | None = None) -> tuple[list[Result], list[str], list[str], dict[str, FakeActor], Counter[str]]:
     course, assignment = toy
     subs = tmp_path / "subs"
     for student in students:
         submission(subs / student)
+    for student, data in (notebooks or {}).items():
+        (subs / f"{student}.ipynb").write_bytes(data)
     from autograder.grading.submissions import discover
 
     ray = FakeRay()
     actors = {name: FakeActor(name, script) for name, script in scripts.items()}
     nodes = [_Node(name, f"10.0.0.{i}", actor, jobs=1, protections=("process",), isolation="sandbox: process")
              for i, (name, actor) in enumerate(actors.items())]
-    cluster = RayCluster(ray, "fake:6379", assignment, nodes, [], owns_connection=False)
+    cluster = RayCluster(ray, "fake:6379", assignment, nodes, [], owns_connection=False,
+                         route=notebook_route(course, assignment.spec))
     out = tmp_path / "out"
     out.mkdir()
     errors: list[str] = []
@@ -306,3 +313,17 @@ def test_a_node_that_finds_the_tests_broken_leaves_its_students_ungraded_as_loca
     results, errors, rerun, actors, written = _run(toy, tmp_path, {"a": script}, ["alice", "bob"])
     assert results == [] and not written and not list((tmp_path / "out").glob("*.json"))
     assert sorted(errors) == [f"{s}: not graded, the assignment's tests are broken" for s in ("alice", "bob")]
+
+
+def test_a_notebook_hand_in_reaches_the_nodes_as_module_files(toy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The head reads a notebook with the local rules: the node gets definitions, never the notebook."""
+    _, assignment = toy
+    cell = {"cell_type": "code", "metadata": {}, "execution_count": 1, "outputs": [],
+            "source": ["import numpy as np\n", "def double(x):\n", "    return 2 * np.asarray(x)\n", "print(double(1))"]}
+    data = json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode()
+    results, errors, _, actors, _ = _run(toy, tmp_path, {"a": _grades_all(assignment)}, ["alice"],
+                                         notebooks={"nora": data})
+    assert sorted(r.student for r in results) == ["alice", "nora"] and not errors
+    sent = actors["a"].files["nora"]
+    assert set(sent) == {"toy.py", "extra.py"}
+    assert "def double(x):" in sent["toy.py"].decode() and "print(double(1))" not in sent["toy.py"].decode()

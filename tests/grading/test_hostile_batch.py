@@ -238,12 +238,12 @@ def test_a_runaway_runner_costs_only_the_runaway(tmp_path: Path, monkeypatch: py
         submission(tmp_path / "subs" / name)
     real_stage = pool.stage
 
-    def stage(sub, expected, dest):  # type: ignore[no-untyped-def]
+    def stage(sub, expected, dest, *route):  # type: ignore[no-untyped-def]
         if sub.student == "b-runaway":
             bytearray(pool.RUNNER_MEMORY + (256 << 20))  # past the runner's limit: MemoryError, not the OOM killer
         if sub.student == "d-dies":
             os._exit(9)
-        return real_stage(sub, expected, dest)
+        return real_stage(sub, expected, dest, *route)
 
     monkeypatch.setattr(pool, "stage", stage)
     report = grade(course, tmp_path / "subs", GradeOptions(out=tmp_path / "out", jobs=1, batch_size=10))
