@@ -150,17 +150,16 @@ def main() -> int:
     from .pool import run_all
     from .runner import reference_provider
     from .submissions import Submission
-    from .warm import warm_up
+    from .warm import freeze_heap, warm_up_while
 
     course = CourseDir(Path(cfg["course"]))
     assignment = course.assignment(cfg["assignment"])
     jobs = int(cfg["jobs"]) or os.cpu_count() or 1
-    warm_up()
     work = Path(tempfile.mkdtemp(prefix="autograder-"))
     os.chmod(work, 0o711)
     try:
         try:
-            sandbox = Sandbox.start(work_dir=work / "sandbox", unsafe=bool(cfg["unsafe"]))
+            sandbox = warm_up_while(lambda: Sandbox.start(work_dir=work / "sandbox", unsafe=bool(cfg["unsafe"])))
         except (IsolationUnavailable, SandboxError) as exc:
             _say(channel, {"failed": str(exc), "versions": versions()})
             return 0
@@ -171,6 +170,7 @@ def main() -> int:
                 reference.module(module)
             _say(channel, {"protections": list(protections), "isolation": sandbox.describe(), "jobs": jobs,
                            "versions": versions(), "max_score": assignment.spec.max_score})
+            freeze_heap()  # as in flow.grade: runners fork from a heap their collections skip
             for number, line in enumerate(sys.stdin):
                 request = json.loads(line)
                 folder = work / f"batch-{number}"

@@ -1,11 +1,11 @@
 """`grade()`: grade every submission in a folder, isolated, in parallel, resumable; return results.
 
 The stages, top to bottom: `submissions` finds the submissions (and `choose_assignment` the
-assignment); this process, the warm parent, imports torch (no op) and the reference solutions
-once and starts the sandbox's zygote; `pool` forks one runner process per batch; each runner
-stages its students (`submissions.stage`), gets a sandboxed worker per student, runs the public
-and hidden tests in one pytest session (`runner`), and writes each student's JSON atomically
-(`store`). Failures are data: a bad submission becomes an error result with a reason; only a
+assignment); this process, the warm parent, imports torch (no op) while the sandbox's zygote
+starts, imports the reference solutions once and freezes its heap; `pool` forks one runner
+process per batch; each runner stages its students (`submissions.stage`), gets a sandboxed
+worker per student, runs the public and hidden tests in one pytest session (`runner`), and writes
+each student's JSON atomically (`store`). Failures are data: a bad submission becomes an error result with a reason; only a
 problem with the grader itself (its tests, its sandbox) is reported as such. `grade()` knows no
 export format: the CLI and the Gradescope bundle make their files from the returned results.
 With `ray` set, the runners live on a Ray cluster's nodes instead (`cluster`), and this process
@@ -30,7 +30,7 @@ from ..store import read_finished, read_result
 from .pool import run_all
 from .runner import reference_provider
 from .submissions import Submission, discover, file_names
-from .warm import warm_up
+from .warm import frozen_heap, warm_up_while
 
 
 @dataclass(frozen=True)
@@ -127,11 +127,10 @@ def grade(
         report.results.sort(key=lambda r: r.student)
         report.warnings += unreadable_files(out, {s.student for s in subs})
         return report
-    warm_up()
     with tempfile.TemporaryDirectory(prefix="autograder-") as work:
         os.chmod(work, 0o711)
-        try:
-            sandbox = Sandbox.start(work_dir=Path(work) / "sandbox", unsafe=options.unsafe)
+        try:  # the zygote starts (a fresh interpreter importing torch) while this process warms up
+            sandbox = warm_up_while(lambda: Sandbox.start(work_dir=Path(work) / "sandbox", unsafe=options.unsafe))
         except IsolationUnavailable as exc:
             raise GradingError(str(exc)) from None
         try:
@@ -144,8 +143,10 @@ def grade(
             for module in assignment.spec.modules:  # import once here; runners inherit them
                 reference.module(module)
             broken: list[str] = []
-            _collect(report, run_all(course, assignment, sandbox, reference, todo, Path(work), out, options.jobs,
-                                     report.protections, report.grader_errors, broken, options.batch_size), on_result)
+            with frozen_heap():  # runners inherit a frozen heap: their collections skip it
+                _collect(report, run_all(course, assignment, sandbox, reference, todo, Path(work), out, options.jobs,
+                                         report.protections, report.grader_errors, broken, options.batch_size),
+                         on_result)
             report.tests_broken = "; ".join(dict.fromkeys(broken))
         finally:
             sandbox.close()

@@ -97,7 +97,8 @@ def run_tests(
     root = course.assignments_dir / name / "tests"
     paths = [course.tests_dir(name, hidden=h) for h in (False, True) if (h and hidden) or (not h and public)]
     args: list[Any] = [str(p) for p in paths if p.is_dir()]
-    args += ["-q", "-p", "no:cacheprovider", "--import-mode=importlib", f"--rootdir={root}", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    # no logging plugin: it walks every logger (torch has hundreds) on each test phase; nothing reads its capture
+    args += ["-q", "-p", "no:cacheprovider", "-p", "no:logging", "--import-mode=importlib", f"--rootdir={root}", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     if select:
         args += ["-k", select]
     host = _Host(session, on_student, questions)

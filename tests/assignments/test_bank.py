@@ -4,10 +4,11 @@ Each entry of `assignments/<name>/mutants.yaml` replaces one piece of text in th
 solution. A `bug` must lose points on the hidden tests of its question; an `alternative` (a correct
 but different implementation) must keep full marks everywhere.
 
-Assignments in BATCHED train networks in their tests: running pytest once per mutant would cost
-minutes, so their bank runs in one pytest session per question and kind, each mutant as a student:
-a question's bugs on its hidden tests, its alternatives on its public and hidden tests (a mutant
-changes one question's code; the other questions are the reference's).
+Assignments in BATCHED train networks in their tests (torchnets) or have many small mutants (hw1):
+a pytest session per mutant would cost minutes (or many seconds), so their bank runs in one pytest
+session per question and kind, each mutant as a student: a question's bugs on its hidden tests, its
+alternatives on its public and hidden tests (a mutant changes one question's code; the other
+questions are the reference's), and every hidden test must be failed by some bug.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from autograder.grading.inprocess import run_inprocess, run_inprocess_batch
 ROOT = Path(__file__).resolve().parents[2]
 COURSE = CourseDir(ROOT)
 NAMES = COURSE.assignment_names()
-BATCHED = ("torchnets",)
+BATCHED = ("torchnets", "hw1")
 
 
 def _mutants(kind: str, batched: bool = False) -> list:
