@@ -31,11 +31,22 @@ def vm_size() -> int:
     return 0
 
 
-def apply_rlimits(limits: Limits, baseline_vm: int) -> None:
+def address_space_limit(limits: Limits, baseline_vm: int, cgroup_memory: bool) -> int:
+    """RLIMIT_AS for a worker: the zygote's address space plus the memory limit.
+
+    Where a memory cgroup holds the worker, the cgroup is the limit (it counts what is resident) and
+    RLIMIT_AS is only the backstop against huge reservations, with half the limit again as headroom:
+    otherwise memory touched bit by bit reaches whichever limit comes first by a few pages of
+    allocator overhead, and the student reads a different reason from one run to the next.
+    """
+    return baseline_vm + limits.memory_bytes + (limits.memory_bytes // 2 if cgroup_memory else 0)
+
+
+def apply_rlimits(limits: Limits, baseline_vm: int, cgroup_memory: bool = False) -> None:
     def lim(which: int, value: int) -> None:
         resource.setrlimit(which, (value, value))
 
-    lim(resource.RLIMIT_AS, baseline_vm + limits.memory_bytes)
+    lim(resource.RLIMIT_AS, address_space_limit(limits, baseline_vm, cgroup_memory))
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
     lim(resource.RLIMIT_NPROC, limits.processes)
     lim(resource.RLIMIT_FSIZE, limits.file_bytes)

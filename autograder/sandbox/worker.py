@@ -84,7 +84,7 @@ def confine(ctx: dict[str, Any], chan_fd: int, out_fd: int,
                        "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
                        "NUMEXPR_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"})
     lim = limits.Limits(**ctx["limits"])
-    step("rlimits", limits.apply_rlimits, lim, ctx["baseline_vm"])
+    step("rlimits", limits.apply_rlimits, lim, ctx["baseline_vm"], "cgroup_memory" in applied)
     if ctx["try_landlock"]:
         step("landlock", landlock.restrict, ctx["runtime"] + SYSTEM_READ + [src], [work], DEVICES)
     if ctx["uid"] is not None:

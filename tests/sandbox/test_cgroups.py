@@ -171,3 +171,14 @@ def test_the_real_cgroup2_kills_and_removes_a_worker_cgroup() -> None:
     finally:
         run.remove()
     assert not os.path.exists(run.dir)
+
+
+def test_with_a_memory_cgroup_the_cgroup_binds_before_the_address_space_limit() -> None:
+    """Touched memory must meet the cgroup (reported as "killed at its memory limit"), never RLIMIT_AS
+    a few pages earlier; without a cgroup, RLIMIT_AS is the limit itself."""
+    from autograder.sandbox.limits import address_space_limit
+
+    lim, base = Limits(memory_bytes=2 << 30), 3 << 30
+    assert address_space_limit(lim, base, cgroup_memory=False) == base + lim.memory_bytes
+    headroom = address_space_limit(lim, base, cgroup_memory=True) - base - lim.memory_bytes
+    assert headroom >= 256 << 20  # far more than an allocator's overhead between the two
