@@ -28,7 +28,7 @@ from ..results import Result
 from ..sandbox.host import IsolationUnavailable, Sandbox
 from ..store import read_finished, read_result
 from .pool import run_all
-from .runner import reference_provider
+from .runner import preloaded_tests, reference_provider
 from .submissions import Submission, discover, file_names
 from .warm import frozen_heap, warm_up_while
 
@@ -143,7 +143,8 @@ def grade(
             for module in assignment.spec.modules:  # import once here; runners inherit them
                 reference.module(module)
             broken: list[str] = []
-            with frozen_heap():  # runners inherit a frozen heap: their collections skip it
+            # runners inherit the tests, collected once, and a frozen heap: their collections skip it
+            with preloaded_tests(course, assignment), frozen_heap():
                 _collect(report, run_all(course, assignment, sandbox, reference, todo, Path(work), out, options.jobs,
                                          report.protections, report.grader_errors, broken, options.batch_size),
                          on_result)

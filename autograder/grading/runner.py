@@ -8,8 +8,13 @@ the kit never calls into the grader.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
+import sys
 from dataclasses import dataclass
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -72,6 +77,71 @@ def reference_provider(course: CourseDir, assignment: Assignment) -> DirectProvi
     return DirectProvider(course.solutions_dir(assignment.name), assignment.spec.modules, prefix="gradekit_reference_")
 
 
+def _forget_foreign_tests(root: Path) -> None:
+    """Forget test modules of another folder that hold the names this folder's tests will get.
+
+    With `--import-mode=importlib` pytest names a test module by its path under the rootdir
+    (`public.test_hw`) and reuses a module of that name from sys.modules; a process that ran the
+    tests of another course (or a copy of this one) must not be handed that course's tests.
+    """
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root).with_suffix("").parts
+        if len(parts) >= 2 and parts[-1] == "__init__":
+            parts = parts[:-1]
+        name = ".".join(part.replace(".", "_") for part in parts)
+        module = sys.modules.get(name)
+        where = getattr(module, "__file__", None)
+        if where is not None and os.path.realpath(where) != os.path.realpath(path):
+            del sys.modules[name]
+
+
+def _pytest_args(course: CourseDir, name: str, *, hidden: bool, public: bool) -> list[str]:
+    root = course.assignments_dir / name / "tests"
+    _forget_foreign_tests(root)
+    paths = [course.tests_dir(name, hidden=h) for h in (False, True) if (h and hidden) or (not h and public)]
+    args = [str(p) for p in paths if p.is_dir()]
+    # no logging plugin: it walks every logger (torch has hundreds) on each test phase; nothing reads its capture
+    return args + ["-q", "-p", "no:cacheprovider", "-p", "no:logging", "--import-mode=importlib", f"--rootdir={root}",
+                   "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+
+
+@contextlib.contextmanager
+def preloaded_tests(course: CourseDir, assignment: Assignment) -> Iterator[None]:
+    """Collect the assignment's tests once, here, printing nothing: for runners forked in the block.
+
+    Each runner's pytest session then finds the test modules and conftests (assertion-rewritten
+    here, under the same names: `--import-mode=importlib` keeps them in sys.modules) and the
+    installed pytest plugins already imported, instead of parsing, rewriting, compiling and
+    importing them again per batch. What the collection added to sys.modules is removed after the
+    block (another course's tests may have the same module names), and at once if the collection
+    failed: pytest leaves a module whose import failed in sys.modules half made, and each runner
+    must import it again to report why it cannot be collected.
+    """
+    session = Session(spec=assignment.spec, student=None, reference=None, student_id="", summary=False)
+    host = _Host(session, None)
+    before = dict(sys.modules)
+    code: int | pytest.ExitCode = pytest.ExitCode.INTERNAL_ERROR
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            code = pytest.main([*_pytest_args(course, assignment.name, hidden=True, public=True), "--collect-only"],
+                               plugins=[host])
+        except Exception:  # noqa: BLE001 - only a warm-up: the runners' sessions run and report the same
+            pass
+    try:
+        if host.broken or code != pytest.ExitCode.OK:
+            _forget_modules(before)
+        yield
+    finally:
+        _forget_modules(before)
+
+
+def _forget_modules(keep: dict[str, Any]) -> None:
+    """Forget every module imported (or imported again under its name) since `keep` was taken."""
+    for name, module in list(sys.modules.items()):
+        if keep.get(name) is not module:
+            del sys.modules[name]
+
+
 def run_tests(
     course: CourseDir,
     assignment: Assignment,
@@ -94,11 +164,7 @@ def run_tests(
     name = assignment.name
     session = Session(spec=assignment.spec, student=student, reference=reference, student_id=student_id,
                       summary=False, batch=batch)
-    root = course.assignments_dir / name / "tests"
-    paths = [course.tests_dir(name, hidden=h) for h in (False, True) if (h and hidden) or (not h and public)]
-    args: list[Any] = [str(p) for p in paths if p.is_dir()]
-    # no logging plugin: it walks every logger (torch has hundreds) on each test phase; nothing reads its capture
-    args += ["-q", "-p", "no:cacheprovider", "-p", "no:logging", "--import-mode=importlib", f"--rootdir={root}", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    args = _pytest_args(course, name, hidden=hidden, public=public)
     if select:
         args += ["-k", select]
     host = _Host(session, on_student, questions)
