@@ -340,6 +340,8 @@ def test_introspection_finds_nothing_of_the_grader(student) -> None:
         def spy():
             found = []
             for obj in gc.get_objects():
+                if obj is found:  # it grows while it is read: an endless loop, stopped only by the memory limit
+                    continue
                 try:
                     items = obj.values() if isinstance(obj, dict) else obj if isinstance(obj, (list, tuple)) else ()
                     for x in items:
