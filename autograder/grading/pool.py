@@ -181,12 +181,34 @@ class _SandboxBatch:
         self.notify = notify
         self.student_ids = list(staged)
         self.started: dict[str, float] = {}
+        self.ahead: dict[str, object] = {}  # providers whose workers were started before the student's turn
         self.output: dict[str, str] = {}
         self.broken = ""  # set when the tests ran for fewer points than the assignment has
 
     def open(self, student_id: str) -> object:
+        """The student's provider, its worker asked for earlier; the next student's worker is asked for now.
+
+        The zygote starts the next worker while this student's tests run, so a student waits for
+        no worker's start but the batch's first.
+        """
         self.started[student_id] = time.perf_counter()
+        provider = self.ahead.pop(student_id, None) or self._provider(student_id)
+        at = self.student_ids.index(student_id)
+        if at + 1 < len(self.student_ids):
+            following = self.student_ids[at + 1]
+            if following not in self.ahead:
+                self.ahead[following] = self._provider(following)
+                self.ahead[following].prestart()  # type: ignore[attr-defined]
+        return provider
+
+    def _provider(self, student_id: str) -> object:
         return self.sandbox.provider(self.staged[student_id].folder, student_id=student_id)  # type: ignore[attr-defined]
+
+    def close_ahead(self) -> None:
+        """Stop workers started for students the session never reached (it ended early)."""
+        for student_id, provider in list(self.ahead.items()):
+            self.close(student_id, provider)
+        self.ahead.clear()
 
     def close(self, student_id: str, provider: object) -> None:
         """Kill the student's worker first (a flood cannot hold the drain), then take its output.
@@ -280,6 +302,8 @@ def _runner(course: CourseDir, assignment: Assignment, sandbox: object, referenc
                   on_student=runner_batch.done)
     except TestsBroken as exc:
         runner_batch.broken = runner_batch.broken or str(exc)
+    finally:
+        runner_batch.close_ahead()
     if runner_batch.broken:
         _tell(notify, _BROKEN + " ".join(runner_batch.broken.split()))
         return EXIT_TESTS_BROKEN

@@ -159,6 +159,7 @@ class RemoteProvider:
         self._read = 0  # bytes read in all (the budget)
         self._unread = False  # the pipe was closed with the budget spent: more may have been written
         self._worker: _Worker | None = None
+        self._requested: socket.socket | None = None  # a worker asked for ahead of use (prestart)
         self._gen = 0
         self._modules: dict[str, RemoteObject] = {}
         self._import_errors: dict[str, StudentImportError] = {}
@@ -241,10 +242,30 @@ class RemoteProvider:
             text += f"\n[... {more}{self._dropped} more bytes of output dropped]"
         return text
 
+    def prestart(self) -> None:
+        """Have the zygote start this provider's worker now, while the caller does other work.
+
+        The first use then finds it started (or waits less). The grader's batch calls this for the
+        next student while the current one's tests run; a failure shows at that first use.
+        """
+        if self._closed or self._worker is not None or self._requested is not None:
+            return
+        try:
+            self._requested = request_worker(self._socket_path, self.student_dir, self.student_id, self._required)
+        except SandboxError:
+            pass  # asked again, and reported, at first use
+
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        if self._requested is not None and self._worker is None:
+            try:  # started but never used: stop it like any worker, so its clean-up is awaited too
+                self._worker = spawn(self._socket_path, self.student_dir, self.student_id, self._gen + 1,
+                                     self._required, self._requested)
+            except SandboxError:
+                pass
+            self._requested = None
         if self._worker is not None:
             self._stop(self._worker)
             self._worker = None
@@ -273,7 +294,9 @@ class RemoteProvider:
         self._modules.clear()
         self._attrs.clear()
         self._released.clear()
-        self._worker = spawn(self._socket_path, self.student_dir, self.student_id, self._gen, self._required)
+        requested, self._requested = self._requested, None
+        self._worker = spawn(self._socket_path, self.student_dir, self.student_id, self._gen, self._required,
+                             requested)
         try:
             hello = self._await_hello(self._worker)
         except BaseException:
@@ -590,9 +613,12 @@ def _student_exception(info: Any) -> BaseException:
     return StudentException(type_name or "exception", message)
 
 
-def spawn(socket_path: str, student_dir: str, student_id: str, gen: int,
-          required: tuple[str, ...] = ()) -> _Worker:
-    """Ask the zygote for a worker; returns once the fds arrived (the hello is read by the caller)."""
+def request_worker(socket_path: str, student_dir: str, student_id: str,
+                   required: tuple[str, ...] = ()) -> socket.socket:
+    """Ask the zygote for a worker and return at once: the zygote starts it while the caller goes on.
+
+    `spawn(..., requested=)` then takes the worker's fds from the returned socket.
+    """
     control = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         control.settimeout(SPAWN_TIMEOUT)
@@ -601,6 +627,18 @@ def spawn(socket_path: str, student_dir: str, student_id: str, gen: int,
         except OSError as exc:
             raise SandboxError(f"cannot reach the sandbox's zygote ({exc.strerror})") from None
         wire.send(control, {"student_dir": student_dir, "student_id": student_id, "required": list(required)}, 1 << 16)
+        return control
+    except BaseException:
+        control.close()
+        raise
+
+
+def spawn(socket_path: str, student_dir: str, student_id: str, gen: int,
+          required: tuple[str, ...] = (), requested: socket.socket | None = None) -> _Worker:
+    """A worker from the zygote (the one `requested` earlier, else asked for now); returns once its
+    fds arrived (the hello is read by the caller)."""
+    control = requested or request_worker(socket_path, student_dir, student_id, required)
+    try:
         try:
             msg, fds, _flags, _addr = socket.recv_fds(control, 65536, 3)
         except OSError as exc:

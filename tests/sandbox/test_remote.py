@@ -355,3 +355,35 @@ def test_checks_reject_handles_for_numbers(student) -> None:
     value = p.module("m").liar()
     with pytest.raises(BadReturnValue):
         checks.check_close(value, 1.0, name="x")
+
+
+def _uptime_ticks() -> float:
+    with open("/proc/uptime") as f:
+        return float(f.read().split()[0]) * os.sysconf("SC_CLK_TCK")
+
+
+def test_a_prestarted_worker_starts_before_its_first_use_and_is_the_one_used(student) -> None:
+    p = student(when="""
+        def started():
+            with open("/proc/self/stat") as f:  # field 22: the process's start, in clock ticks since boot
+                return int(f.read().rsplit(")", 1)[1].split()[19])
+        def double(x):
+            return 2 * x
+    """)
+    p.prestart()
+    time.sleep(2.0)  # the zygote starts it meanwhile (tens of milliseconds when idle)
+    first_use = _uptime_ticks()
+    when = p.module("when")
+    assert when.started() < first_use, "the worker was started by the first use, not by prestart()"
+    assert when.double(21) == 42
+    p.prestart()  # a worker is running: nothing more is asked for
+    assert when.started() < first_use
+
+
+def test_a_prestarted_worker_that_is_never_used_is_stopped_by_close(student) -> None:
+    p = student(unused="def f():\n    return 1\n")
+    p.prestart()
+    assert p._requested is not None, "a worker was asked for"
+    p.close()  # takes the worker it asked for and stops it like any other, clean-up awaited
+    assert p.worker_uid is None
+    assert p._requested is None, "the request to the zygote is closed"
