@@ -147,10 +147,9 @@ def main() -> int:
     from ..sandbox.host import IsolationUnavailable, Sandbox
     from ..sandbox.remote import SandboxError
     from ..store import to_dict
-    from .pool import run_all
-    from .runner import reference_provider
+    from .pool import ready_to_fork, run_all
     from .submissions import Submission
-    from .warm import freeze_heap, warm_up_while
+    from .warm import warm_up_while
 
     course = CourseDir(Path(cfg["course"]))
     assignment = course.assignment(cfg["assignment"])
@@ -165,24 +164,21 @@ def main() -> int:
             return 0
         try:
             protections = tuple(sandbox.protections)
-            reference = reference_provider(course, assignment)
-            for module in assignment.spec.modules:
-                reference.module(module)
-            _say(channel, {"protections": list(protections), "isolation": sandbox.describe(), "jobs": jobs,
-                           "versions": versions(), "max_score": assignment.spec.max_score})
-            freeze_heap()  # as in flow.grade: runners fork from a heap their collections skip
-            for number, line in enumerate(sys.stdin):
-                request = json.loads(line)
-                folder = work / f"batch-{number}"
-                (folder / "out").mkdir(parents=True)
-                subs = [Submission(student, Path(path)) for student, path in request["batch"]]
-                errors: list[str] = []  # the head notes internal errors from the results themselves
-                broken: list[str] = []
-                for result in run_all(course, assignment, sandbox, reference, subs, folder, folder / "out", jobs,
-                                      protections, errors, broken, int(cfg["batch_size"])):
-                    _say(channel, {"result": to_dict(result)})
-                _say(channel, {"done": True, "broken": broken})
-                shutil.rmtree(folder, ignore_errors=True)
+            with ready_to_fork(course, assignment) as reference:  # as in flow.grade
+                _say(channel, {"protections": list(protections), "isolation": sandbox.describe(), "jobs": jobs,
+                               "versions": versions(), "max_score": assignment.spec.max_score})
+                for number, line in enumerate(sys.stdin):
+                    request = json.loads(line)
+                    folder = work / f"batch-{number}"
+                    (folder / "out").mkdir(parents=True)
+                    subs = [Submission(student, Path(path)) for student, path in request["batch"]]
+                    errors: list[str] = []  # the head notes internal errors from the results themselves
+                    broken: list[str] = []
+                    for result in run_all(course, assignment, sandbox, reference, subs, folder, folder / "out",
+                                          jobs, protections, errors, broken, int(cfg["batch_size"])):
+                        _say(channel, {"result": to_dict(result)})
+                    _say(channel, {"done": True, "broken": broken})
+                    shutil.rmtree(folder, ignore_errors=True)
         finally:
             sandbox.close()
     finally:

@@ -2,10 +2,11 @@
 
 The stages, top to bottom: `submissions` finds the submissions (and `choose_assignment` the
 assignment); this process, the warm parent, imports torch (no op) while the sandbox's zygote
-starts, imports the reference solutions once and freezes its heap; `pool` forks one runner
-process per batch; each runner stages its students (`submissions.stage`), gets a sandboxed
-worker per student, runs the public and hidden tests in one pytest session (`runner`), and writes
-each student's JSON atomically (`store`). Failures are data: a bad submission becomes an error result with a reason; only a
+starts, then imports the reference solutions, collects the tests and freezes its heap once
+(`pool.ready_to_fork`); `pool` forks one runner process per batch; each runner stages its
+students (`submissions.stage`), gets a sandboxed worker per student, runs the public and hidden
+tests in one pytest session (`runner`), and writes each student's JSON atomically (`store`).
+Failures are data: a bad submission becomes an error result with a reason; only a
 problem with the grader itself (its tests, its sandbox) is reported as such. `grade()` knows no
 export format: the CLI and the Gradescope bundle make their files from the returned results.
 With `ray` set, the runners live on a Ray cluster's nodes instead (`cluster`), and this process
@@ -27,10 +28,9 @@ from ..errors import GradingError, ResultsError
 from ..results import Result
 from ..sandbox.host import IsolationUnavailable, Sandbox
 from ..store import read_finished, read_result
-from .pool import run_all
-from .runner import preloaded_tests, reference_provider
+from .pool import ready_to_fork, run_all
 from .submissions import Submission, discover, file_names
-from .warm import frozen_heap, warm_up_while
+from .warm import warm_up_while
 
 
 @dataclass(frozen=True)
@@ -139,12 +139,8 @@ def grade(
             todo = _resume(report, subs, options)
             if on_start:
                 on_start(report, len(todo))
-            reference = reference_provider(course, assignment)
-            for module in assignment.spec.modules:  # import once here; runners inherit them
-                reference.module(module)
             broken: list[str] = []
-            # runners inherit the tests, collected once, and a frozen heap: their collections skip it
-            with preloaded_tests(course, assignment), frozen_heap():
+            with ready_to_fork(course, assignment) as reference:  # what every runner inherits
                 _collect(report, run_all(course, assignment, sandbox, reference, todo, Path(work), out, options.jobs,
                                          report.protections, report.grader_errors, broken, options.batch_size),
                          on_result)

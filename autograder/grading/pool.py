@@ -15,6 +15,7 @@ error is never final: the next run grades that student again.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import signal
@@ -32,8 +33,9 @@ from ..results import Result, build_result, error_result
 from ..sandbox.limits import vm_size
 from ..store import read_result, write_result
 from .notebook_route import notebook_route
-from .runner import run_tests
+from .runner import preloaded_tests, reference_provider, run_tests
 from .submissions import Staged, Submission, SubmissionError, stage
+from .warm import frozen_heap
 
 _BROKEN = "!tests-broken "  # a pipe line that is not a student id (ids never start with "!")
 RUNNER_DEADLINE = 600.0  # seconds a runner may go without finishing a student
@@ -50,6 +52,21 @@ def _batches(todo: list[Submission], jobs: int, size: int = 0) -> list[list[Subm
     """Batches small enough to balance the cores, large enough to share a pytest session."""
     size = size or max(1, min(MAX_BATCH, -(-len(todo) // (jobs * 4))))
     return [todo[i:i + size] for i in range(0, len(todo), size)]
+
+
+@contextlib.contextmanager
+def ready_to_fork(course: CourseDir, assignment: Assignment) -> Iterator[object]:
+    """What a parent prepares once for all the runners it forks in the block; yields the reference.
+
+    The reference solutions imported, the tests collected (`runner.preloaded_tests`) and the heap
+    frozen (`warm.frozen_heap`: the runners' collections skip what they inherit). Used by
+    `flow.grade` and by a cluster node's grader alike.
+    """
+    reference = reference_provider(course, assignment)
+    for module in assignment.spec.modules:
+        reference.module(module)
+    with preloaded_tests(course, assignment), frozen_heap():
+        yield reference
 
 
 def run_all(course: CourseDir, assignment: Assignment, sandbox: object, reference: object,

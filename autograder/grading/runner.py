@@ -97,7 +97,6 @@ def _forget_foreign_tests(root: Path) -> None:
 
 def _pytest_args(course: CourseDir, name: str, *, hidden: bool, public: bool) -> list[str]:
     root = course.assignments_dir / name / "tests"
-    _forget_foreign_tests(root)
     paths = [course.tests_dir(name, hidden=h) for h in (False, True) if (h and hidden) or (not h and public)]
     args = [str(p) for p in paths if p.is_dir()]
     # no logging plugin: it walks every logger (torch has hundreds) on each test phase; nothing reads its capture
@@ -119,6 +118,7 @@ def preloaded_tests(course: CourseDir, assignment: Assignment) -> Iterator[None]
     """
     session = Session(spec=assignment.spec, student=None, reference=None, student_id="", summary=False)
     host = _Host(session, None)
+    _forget_foreign_tests(course.assignments_dir / assignment.name / "tests")
     before = dict(sys.modules)
     code: int | pytest.ExitCode = pytest.ExitCode.INTERNAL_ERROR
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
@@ -164,6 +164,7 @@ def run_tests(
     name = assignment.name
     session = Session(spec=assignment.spec, student=student, reference=reference, student_id=student_id,
                       summary=False, batch=batch)
+    _forget_foreign_tests(course.assignments_dir / name / "tests")
     args = _pytest_args(course, name, hidden=hidden, public=public)
     if select:
         args += ["-k", select]

@@ -58,16 +58,12 @@ def warm_up_while(start: Callable[[], T]) -> T:
         return started
 
 
-def freeze_heap() -> None:
-    """Everything allocated so far is left out of collections (here and in children forked later)."""
-    gc.collect()
-    gc.freeze()
-
-
 @contextlib.contextmanager
 def frozen_heap() -> Iterator[None]:
-    """`freeze_heap()` for the duration of the block (a process that grades on keeps a normal collector after)."""
-    freeze_heap()
+    """In the block, everything allocated before it is left out of collections, here and in children
+    forked in it; after it, the collector is normal again (a process that grades on)."""
+    gc.collect()
+    gc.freeze()
     try:
         yield
     finally:
